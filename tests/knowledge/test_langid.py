@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import pytest
+
+from knowledge.langid import LanguageIdentifier
+
+SHORT = [
+    ("en", "my boss kept my passport"),
+    ("en", "can they deport me"),
+    ("es", "me quitaron el pasaporte"),
+    ("es", "no me pagan el sueldo"),
+    ("fr", "mon patron garde mon passeport"),
+    ("fr", "je suis sans papiers"),
+    ("pt", "meu patrão não paga meu salário"),
+    ("id", "gaji saya belum dibayar"),
+    ("tl", "hindi ako binabayaran ng amo ko"),
+    ("sw", "mwajiri wangu amechukua pasipoti yangu"),
+    ("vi", "chủ không trả lương cho tôi"),
+    ("ar", "صاحب العمل أخذ جوازي"),
+    ("ru", "работодатель забрал паспорт"),
+    ("zh", "老板扣了我的护照"),
+    ("th", "นายจ้างยึดพาสปอร์ต"),
+    ("hi", "मालिक ने मेरा पासपोर्ट ले लिया"),
+    ("bn", "মালিক আমার পাসপোর্ট নিয়ে গেছে"),
+]
+
+
+@pytest.fixture(scope="module")
+def ident() -> LanguageIdentifier:
+    return LanguageIdentifier()
+
+
+@pytest.mark.parametrize("lang,text", SHORT)
+def test_short_messages(ident: LanguageIdentifier, lang: str, text: str) -> None:
+    assert ident.identify(text).lang == lang
+
+
+def test_repeatable(ident: LanguageIdentifier) -> None:
+    assert len({ident.identify("ok gracias").lang for _ in range(20)}) == 1
+
+
+def test_short_unsure_message_keeps_conversation_language(ident: LanguageIdentifier) -> None:
+    guess = ident.identify("ok", previous="es")
+    assert guess.lang == "es"
+
+
+def test_clear_switch_is_followed(ident: LanguageIdentifier) -> None:
+    text = "Bonjour, je voudrais savoir si mon employeur peut garder mon passeport"
+    assert ident.identify(text, previous="en").lang == "fr"
+
+
+def test_no_letters_falls_back(ident: LanguageIdentifier) -> None:
+    assert ident.identify("123 ?!", previous="ar").lang == "ar"
+    assert ident.identify("👍").lang == "en"
