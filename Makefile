@@ -5,8 +5,7 @@ setup:
 	scripts/setup
 
 run: setup
-	.venv/bin/rights index build
-	.venv/bin/rights shell
+	.venv/bin/rights run
 
 test:
 	scripts/setup dev,st

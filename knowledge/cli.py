@@ -209,6 +209,33 @@ def cmd_shell(args: argparse.Namespace) -> int:
             print(f"  [{hit.id}] {hit.title}: {hit.text}")
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from actions.runtime import train_if_changed
+
+    trained = train_if_changed(force=args.force)
+    print("trained bot/models/assistant.tar.gz" if trained else "the Rasa model is up to date")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Everything a newcomer needs: model, index, servers on 127.0.0.1, and a chat."""
+    from actions import runtime
+
+    retriever = _retriever(args)
+    _ensure_index(retriever)
+    runtime.train_if_changed()
+    print("starting the action server and the Rasa server on 127.0.0.1...", file=sys.stderr)
+    with runtime.servers(quiet=not args.verbose) as ports:
+        print(f"Rasa REST channel: POST http://127.0.0.1:{ports.rasa}/webhooks/rest/webhook "
+              '{"sender": "me", "message": "hello"}', file=sys.stderr)
+        if args.no_chat or not sys.stdin.isatty():
+            print("running; Ctrl-C to stop", file=sys.stderr)
+            while True:
+                time.sleep(3600)
+        runtime.chat(ports)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rights",
@@ -267,6 +294,17 @@ def build_parser() -> argparse.ArgumentParser:
     with_index(bench)
     bench.add_argument("--queries", type=int, default=300, help="number of timed queries")
     bench.set_defaults(func=cmd_bench)
+    train = sub.add_parser("train", help="train the Rasa model if the bot data changed")
+    train.add_argument("--force", action="store_true", help="train even if up to date")
+    train.set_defaults(func=cmd_train)
+
+    run = sub.add_parser("run", help="train if needed, build the index if needed, start the "
+                         "servers on 127.0.0.1 and chat in the terminal")
+    with_index(run)
+    run.add_argument("--no-chat", action="store_true", help="only run the servers")
+    run.add_argument("--verbose", action="store_true", help="show the servers' logs")
+    run.set_defaults(func=cmd_run)
+
     shell = sub.add_parser("shell", help="ask questions in the terminal")
     with_index(shell)
     shell.set_defaults(func=cmd_shell)

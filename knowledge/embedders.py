@@ -144,9 +144,8 @@ class SentenceTransformerEmbedder:
                 f"({type(exc).__name__}: {exc}); give a model folder path, or put the model in "
                 "the local cache first (nothing is downloaded)"
             ) from exc
-        dim_fn = getattr(self._model, "get_embedding_dimension", None) or getattr(
-            self._model, "get_sentence_embedding_dimension"
-        )
+        dim_fn = (getattr(self._model, "get_embedding_dimension", None)
+                  or self._model.get_sentence_embedding_dimension)
         self._dim = int(dim_fn())
 
     def info(self) -> EmbedderInfo:

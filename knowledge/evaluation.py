@@ -145,6 +145,6 @@ def format_table(report: dict[str, object]) -> str:
     assert isinstance(per, dict)
     rows += [[lang, *(cell(scores[k]) for k in KEYS)] for lang, scores in per.items()]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths))]
-    lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in rows]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True))]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     return "\n".join(lines)

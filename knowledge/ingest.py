@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import ClassVar
 
 from knowledge.errors import IngestionError
 
@@ -57,8 +58,8 @@ class _Block:
 
 
 class _TextExtractor(HTMLParser):
-    _SKIP = {"script", "style", "noscript", "template", "head"}
-    _BLOCK = {"p", "div", "li", "br", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section",
+    _SKIP: ClassVar[set[str]] = {"script", "style", "noscript", "template", "head"}
+    _BLOCK: ClassVar[set[str]] = {"p", "div", "li", "br", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section",
               "article", "blockquote", "pre", "table", "ul", "ol", "dd", "dt"}  # fmt: skip
 
     def __init__(self) -> None:

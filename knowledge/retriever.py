@@ -139,7 +139,7 @@ class Retriever:
         vector = self.embedder.embed_queries([question])
         scores, rows = index.search(vector, self.config.candidates)
         pooled: dict[str, float] = {}
-        for score, row in zip(scores[0], rows[0]):
+        for score, row in zip(scores[0], rows[0], strict=True):
             if row < 0:
                 continue
             passage = index.passages[row]

@@ -1,0 +1,189 @@
+"""The assistant's custom actions. Each reads the tracker, calls knowledge/, and says the result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import services
+from knowledge import answering
+from knowledge.corpus import COMPLETE_LANGUAGES
+
+DomainDict = dict[str, Any]
+# A chosen language only gives way to a clear, longer message in another supported language.
+SWITCH_MIN_WORDS = 5
+SWITCH_MIN_CONFIDENCE = 0.99
+
+
+def _text(tracker: Tracker) -> str:
+    return str(tracker.latest_message.get("text") or "")
+
+
+def _lang(tracker: Tracker) -> str:
+    return answering.answer_language(tracker.get_slot("language"))
+
+
+def _entity(tracker: Tracker, name: str) -> str | None:
+    value = next(tracker.get_latest_entity_values(name), None)
+    return None if value is None else str(value)
+
+
+def _disclaimer_once(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """The "information, not legal advice" note, once per conversation."""
+    if tracker.get_slot("disclaimer_shown"):
+        return []
+    dispatcher.utter_message(response="utter_disclaimer")
+    return [SlotSet("disclaimer_shown", True)]
+
+
+def detect_language(tracker: Tracker) -> str:
+    """The conversation's answer language after the latest message: detected, sticky, or chosen."""
+    current = tracker.get_slot("language")
+    text = _text(tracker)
+    if not text or text.startswith("/"):  # a button payload says nothing about language
+        return answering.answer_language(current)
+    guess = services.get().identifier.identify(text, previous=current)
+    detected = answering.answer_language(guess.lang)
+    if current and tracker.get_slot("language_chosen") and detected != current:
+        clear = (
+            guess.lang in COMPLETE_LANGUAGES
+            and len(text.split()) >= SWITCH_MIN_WORDS
+            and guess.confidence >= SWITCH_MIN_CONFIDENCE
+        )
+        return detected if clear else current
+    return detected
+
+
+class ActionDetectLanguage(Action):
+    def name(self) -> str:
+        return "action_detect_language"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        lang = detect_language(tracker)
+        return [] if lang == tracker.get_slot("language") else [SlotSet("language", lang)]
+
+
+class ActionSetLanguage(Action):
+    """The person picked a language (button or "en español por favor")."""
+
+    def name(self) -> str:
+        return "action_set_language"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        chosen = _entity(tracker, "language")
+        if chosen not in COMPLETE_LANGUAGES:
+            dispatcher.utter_message(response="utter_choose_language")
+            return []
+        events: list[EventType] = [SlotSet("language", chosen), SlotSet("language_chosen", True)]
+        # the response is chosen by the slot, so set it before uttering
+        dispatcher.utter_message(response="utter_language_set", language=chosen)
+        return events
+
+
+class ActionGreet(Action):
+    def name(self) -> str:
+        return "action_greet"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(response="utter_greet")
+        return _disclaimer_once(dispatcher, tracker)
+
+
+class ActionAnswerQuestion(Action):
+    """Retrieve the provisions that answer the question and say them, cited, or say honestly
+    that the Convention does not answer it."""
+
+    def name(self) -> str:
+        return "action_answer_question"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        svc = services.get()
+        lang = _lang(tracker)
+        events = _disclaimer_once(dispatcher, tracker)
+        topic = _entity(tracker, "topic")
+        text = _text(tracker)
+        if topic and text.startswith("/"):
+            answer = answering.answer_topic(svc.retriever, topic, lang)
+            if answer is None:
+                dispatcher.utter_message(response="utter_topics")
+                return events
+        else:
+            answer = answering.answer_question(
+                svc.retriever, text, lang, previous_question=tracker.get_slot("last_question")
+            )
+        if not answer.covered:
+            dispatcher.utter_message(response="utter_not_covered")
+            return [*events, SlotSet("last_citations", [])]
+        dispatcher.utter_message(
+            text=answer.text,
+            json_message={"citations": answer.citations, "lang": answer.lang},
+        )
+        dispatcher.utter_message(response="utter_ask_feedback")
+        return [
+            *events,
+            SlotSet("last_question", answer.query or text),
+            SlotSet("last_citations", answer.citations),
+            SlotSet("last_topic", topic),
+        ]
+
+
+class ActionExplainArticle(Action):
+    def name(self) -> str:
+        return "action_explain_article"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        raw = _entity(tracker, "article") or tracker.get_slot("article")
+        events = _disclaimer_once(dispatcher, tracker)
+        if raw is None:
+            dispatcher.utter_message(response="utter_ask_article_number")
+            return events
+        number = answering.parse_article_number(raw)
+        if number is None:
+            dispatcher.utter_message(response="utter_article_unknown")
+            return [*events, SlotSet("article", None)]
+        answer = answering.explain_article(services.get().corpus, number, _lang(tracker))
+        dispatcher.utter_message(
+            text=answer.text, json_message={"citations": answer.citations, "lang": answer.lang}
+        )
+        return [*events, SlotSet("article", None), SlotSet("last_citations", answer.citations),
+                SlotSet("last_question", answer.text.split("\n", 1)[0])]
+
+
+class ActionRecordFeedback(Action):
+    """Stores helpful / not helpful with the cited IDs, never the message text."""
+
+    def name(self) -> str:
+        return "action_record_feedback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        value = (_entity(tracker, "helpful") or "").lower()
+        if value in ("yes", "no"):
+            helpful = value == "yes"
+        else:  # typed feedback: the intent alone cannot say which way, so record nothing
+            dispatcher.utter_message(response="utter_ask_feedback")
+            return []
+        services.get().feedback.record(
+            tracker.sender_id, helpful, _lang(tracker), list(tracker.get_slot("last_citations") or [])
+        )
+        dispatcher.utter_message(response="utter_feedback_thanks")
+        return []
+
+
+class ActionDeleteMyData(Action):
+    """Deletes what the action server stores about this conversation and resets its slots.
+
+    Rasa's tracker events and the gateway's records are removed by the privacy job of the
+    handoff issue; this action removes the feedback rows and the remembered context.
+    """
+
+    def name(self) -> str:
+        return "action_delete_my_data"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        services.get().feedback.forget(tracker.sender_id)
+        dispatcher.utter_message(response="utter_data_deleted")
+        return [SlotSet("last_question", None), SlotSet("last_citations", []),
+                SlotSet("last_topic", None), SlotSet("article", None)]

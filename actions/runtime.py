@@ -1,0 +1,175 @@
+"""Local runtime: train the Rasa model when the bot data changed, build the index when the corpus
+changed, start the action server and the Rasa server on 127.0.0.1, and talk to them.
+
+Rasa's HTTP API stays off (no ``--enable-api``): only the REST channel webhook is served, and
+only on loopback; the public door is the channels gateway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from knowledge.errors import KnowledgeError
+from knowledge.paths import REPO_DIR
+
+BOT_DIR = REPO_DIR / "bot"
+MODEL_DIR = BOT_DIR / "models"
+MODEL_NAME = "assistant"
+HOST = "127.0.0.1"
+
+
+class RuntimeProblem(KnowledgeError):
+    """A server did not start or a model could not be trained."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    rasa: int = int(os.environ.get("RASA_PORT", "5005"))
+    actions: int = int(os.environ.get("ACTION_PORT", "5055"))
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).with_name(name))
+
+
+def bot_fingerprint(bot_dir: Path = BOT_DIR) -> str:
+    """A hash of everything ``rasa train`` reads, plus the featurizer's code."""
+    digest = hashlib.sha256()
+    files = [bot_dir / "config.yml", *sorted((bot_dir / "domain").glob("*.yml")),
+             *sorted((bot_dir / "data").rglob("*.yml")),
+             REPO_DIR / "knowledge" / "rasa_featurizer.py"]
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def model_path(model_dir: Path = MODEL_DIR) -> Path:
+    return model_dir / f"{MODEL_NAME}.tar.gz"
+
+
+def train_if_changed(force: bool = False, bot_dir: Path = BOT_DIR, model_dir: Path = MODEL_DIR) -> bool:
+    """Train the model unless the saved one was trained on exactly this bot data."""
+    stamp = model_dir / f"{MODEL_NAME}.fingerprint"
+    want = bot_fingerprint(bot_dir)
+    if not force and model_path(model_dir).exists() and stamp.exists() and stamp.read_text() == want:
+        return False
+    model_dir.mkdir(parents=True, exist_ok=True)
+    print("training the Rasa model (about a minute)...", file=sys.stderr)
+    cmd = [_bin("rasa"), "train", "--config", str(bot_dir / "config.yml"),
+           "--domain", str(bot_dir / "domain"), "--data", str(bot_dir / "data"),
+           "--out", str(model_dir), "--fixed-model-name", MODEL_NAME, "--quiet"]
+    result = subprocess.run(cmd, cwd=REPO_DIR, env=_env(), check=False)  # noqa: S603
+    if result.returncode != 0 or not model_path(model_dir).exists():
+        raise RuntimeProblem("rasa train failed; see the output above")
+    stamp.write_text(want)
+    return True
+
+
+def _env(ports: Ports | None = None) -> dict[str, str]:
+    ports = ports or Ports()
+    var = Path(os.environ.get("RIGHTS_VAR_DIR", REPO_DIR / "var"))
+    var.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.update({
+        "ACTION_PORT": str(ports.actions),
+        "RASA_TRACKER_DB": env.get("RASA_TRACKER_DB", str(var / "tracker.sqlite3")),
+        "SANIC_HOST": HOST,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "HF_HUB_OFFLINE": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_DIR), env.get("PYTHONPATH")])),
+    })
+    return env
+
+
+def _wait_http(url: str, timeout: float, proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeProblem(f"server for {url} exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                if response.status < 500:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.3)
+    raise RuntimeProblem(f"{url} did not answer within {timeout:.0f}s")
+
+
+@contextmanager
+def servers(ports: Ports | None = None, model: Path | None = None,
+            quiet: bool = True, timeout: float = 120) -> Iterator[Ports]:
+    """Start the action server and the Rasa server on loopback; stop both on exit."""
+    ports = ports or Ports()
+    env = _env(ports)
+    out = subprocess.DEVNULL if quiet else None
+    procs: list[subprocess.Popen] = []  # type: ignore[type-arg]
+    try:
+        actions = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(ports.actions)],
+            cwd=REPO_DIR, env=env, stdout=out, stderr=out, start_new_session=True)
+        procs.append(actions)
+        rasa = subprocess.Popen(  # noqa: S603
+            [_bin("rasa"), "run", "--model", str(model or model_path()), "--interface", HOST,
+             "--port", str(ports.rasa), "--endpoints", str(BOT_DIR / "endpoints.yml"),
+             "--credentials", str(BOT_DIR / "credentials.yml")],
+            cwd=REPO_DIR, env=env, stdout=out, stderr=out, start_new_session=True)
+        procs.append(rasa)
+        _wait_http(f"http://{HOST}:{ports.actions}/health", timeout, actions)
+        _wait_http(f"http://{HOST}:{ports.rasa}/", timeout, rasa)
+        yield ports
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def send(ports: Ports, sender: str, text: str, timeout: float = 30) -> list[dict[str, object]]:
+    """One message through Rasa's REST channel; returns the bot's messages."""
+    body = json.dumps({"sender": sender, "message": text}).encode("utf-8")
+    request = urllib.request.Request(
+        f"http://{HOST}:{ports.rasa}/webhooks/rest/webhook", data=body,
+        headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback
+        return list(json.loads(response.read().decode("utf-8")))
+
+
+def chat(ports: Ports, sender: str = "terminal") -> None:
+    """A terminal chat over the REST channel; type a button's number to press it."""
+    print("Chat with the assistant (Ctrl-D to quit). Type a number to press a button.")
+    buttons: list[dict[str, str]] = []
+    while True:
+        try:
+            line = input("you> ").strip()
+        except EOFError:
+            print()
+            return
+        if not line:
+            continue
+        if line.isdigit() and 1 <= int(line) <= len(buttons):
+            line = buttons[int(line) - 1]["payload"]
+        buttons = []
+        for message in send(ports, sender, line):
+            if message.get("text"):
+                print(f"bot> {message['text']}")
+            for button in message.get("buttons") or []:  # type: ignore[union-attr]
+                buttons.append(button)
+                print(f"     [{len(buttons)}] {button['title']}")

