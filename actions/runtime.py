@@ -109,9 +109,15 @@ def _wait_http(url: str, timeout: float, proc: subprocess.Popen) -> None:  # typ
     raise RuntimeProblem(f"{url} did not answer within {timeout:.0f}s")
 
 
+@dataclass(frozen=True)
+class Running:
+    ports: Ports
+    pids: list[int]
+
+
 @contextmanager
 def servers(ports: Ports | None = None, model: Path | None = None,
-            quiet: bool = True, timeout: float = 120) -> Iterator[Ports]:
+            quiet: bool = True, timeout: float = 120) -> Iterator[Running]:
     """Start the action server and the Rasa server on loopback; stop both on exit."""
     ports = ports or Ports()
     env = _env(ports)
@@ -130,7 +136,7 @@ def servers(ports: Ports | None = None, model: Path | None = None,
         procs.append(rasa)
         _wait_http(f"http://{HOST}:{ports.actions}/health", timeout, actions)
         _wait_http(f"http://{HOST}:{ports.rasa}/", timeout, rasa)
-        yield ports
+        yield Running(ports, [p.pid for p in procs])
     finally:
         for proc in procs:
             if proc.poll() is None:

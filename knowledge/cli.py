@@ -225,7 +225,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     _ensure_index(retriever)
     runtime.train_if_changed()
     print("starting the action server and the Rasa server on 127.0.0.1...", file=sys.stderr)
-    with runtime.servers(quiet=not args.verbose) as ports:
+    with runtime.servers(quiet=not args.verbose) as running:
+        ports = running.ports
         print(f"Rasa REST channel: POST http://127.0.0.1:{ports.rasa}/webhooks/rest/webhook "
               '{"sender": "me", "message": "hello"}', file=sys.stderr)
         if args.no_chat or not sys.stdin.isatty():
@@ -233,6 +234,17 @@ def cmd_run(args: argparse.Namespace) -> int:
             while True:
                 time.sleep(3600)
         runtime.chat(ports)
+    return 0
+
+
+def cmd_bench_bot(args: argparse.Namespace) -> int:
+    from actions import benchmark, runtime
+
+    ports = runtime.Ports()
+    report = {"ours": benchmark.bench_ours(args.rounds, ports)}
+    if not args.no_anchor:
+        report["rasa_init_starter_bot"] = benchmark.bench_starter(args.rounds, ports)
+    print(json.dumps(report, indent=2))
     return 0
 
 
@@ -304,6 +316,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-chat", action="store_true", help="only run the servers")
     run.add_argument("--verbose", action="store_true", help="show the servers' logs")
     run.set_defaults(func=cmd_run)
+
+    bench_bot = sub.add_parser("bench-bot", help="reply latency, throughput, memory and cold start "
+                               "through the REST channel, against Rasa's starter bot")
+    bench_bot.add_argument("--rounds", type=int, default=40, help="messages per conversation")
+    bench_bot.add_argument("--no-anchor", action="store_true", help="skip the starter bot")
+    bench_bot.set_defaults(func=cmd_bench_bot)
 
     shell = sub.add_parser("shell", help="ask questions in the terminal")
     with_index(shell)

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import actions, services
+from knowledge import answering
+
+TrackerFactory = Callable[..., Tracker]
+
+
+def _slots(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def _responses(dispatcher: CollectingDispatcher) -> list[str]:
+    return [m["response"] for m in dispatcher.messages if m.get("response")]
+
+
+def test_every_action_is_declared_in_the_domain(domain: dict[str, Any]) -> None:
+    names = {cls().name() for cls in (
+        actions.ActionDetectLanguage, actions.ActionSetLanguage, actions.ActionGreet,
+        actions.ActionAnswerQuestion, actions.ActionExplainArticle, actions.ActionRecordFeedback,
+        actions.ActionDeleteMyData)}
+    assert names <= set(domain["actions"])
+
+
+def test_every_response_the_actions_use_exists_in_four_languages(domain: dict[str, Any]) -> None:
+    used = ["utter_disclaimer", "utter_greet", "utter_not_covered", "utter_ask_feedback",
+            "utter_ask_article_number", "utter_article_unknown", "utter_feedback_thanks",
+            "utter_data_deleted", "utter_language_set", "utter_choose_language", "utter_topics"]
+    for name in used:
+        variants = domain["responses"][name]
+        langs = {c["value"] for v in variants for c in v.get("condition", []) if c["name"] == "language"}
+        assert {"es", "fr", "ar"} <= langs, name
+        assert any(not v.get("condition") for v in variants), f"{name} has no default (English)"
+
+
+def test_answer_question_cites_in_the_persons_language(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+) -> None:
+    events = actions.ActionAnswerQuestion().run(dispatcher, tracker("question_es"), domain)
+    answer = next(m for m in dispatcher.messages if m.get("text"))
+    assert answer["custom"]["citations"][0] == "icrmw:art21"
+    assert answer["custom"]["lang"] == "es"
+    assert "Convención, art. 21" in answer["text"]
+    assert svc.corpus.get("icrmw:art21", "es").summary in answer["text"]
+    # first answer of the conversation: the not-legal-advice note comes once, first
+    assert _responses(dispatcher)[0] == "utter_disclaimer"
+    slots = _slots(events)
+    assert slots["disclaimer_shown"] is True and slots["last_citations"][0] == "icrmw:art21"
+
+
+def test_disclaimer_is_not_repeated(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+) -> None:
+    t = tracker("question_es", slots={"disclaimer_shown": True})
+    actions.ActionAnswerQuestion().run(dispatcher, t, domain)
+    assert "utter_disclaimer" not in _responses(dispatcher)
+
+
+def test_follow_up_uses_context(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+) -> None:
+    actions.ActionAnswerQuestion().run(dispatcher, tracker("follow_up_en"), domain)
+    answer = next(m for m in dispatcher.messages if m.get("text"))
+    assert {"icrmw:art30", "icrmw:art45", "icrmw:art43"} & set(answer["custom"]["citations"])
+
+
+def test_out_of_scope_says_not_covered(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+) -> None:
+    events = actions.ActionAnswerQuestion().run(dispatcher, tracker("out_of_scope_en"), domain)
+    assert _responses(dispatcher) == ["utter_not_covered"]
+    assert not any(m.get("text") for m in dispatcher.messages)
+    assert _slots(events)["last_citations"] == []
+
+
+def test_topic_button(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+) -> None:
+    actions.ActionAnswerQuestion().run(dispatcher, tracker("topic_fr"), domain)
+    answer = next(m for m in dispatcher.messages if m.get("text"))
+    assert answer["custom"]["lang"] == "fr"
+    assert "icrmw:art21" in answer["custom"]["citations"]
+
+
+def test_explain_article_with_arabic_digits(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+) -> None:
+    events = actions.ActionExplainArticle().run(dispatcher, tracker("article_ar"), domain)
+    answer = next(m for m in dispatcher.messages if m.get("text"))
+    assert answer["custom"]["citations"] == ["icrmw:art16"]
+    assert "الاتفاقية، المادة 16" in answer["text"]
+    assert _slots(events)["article"] is None
+
+
+@pytest.mark.parametrize("value,response", [
+    ("120", "utter_article_unknown"), (None, "utter_ask_article_number"),
+])
+def test_explain_article_bad_number(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher,
+    domain: dict[str, Any], value: str | None, response: str,
+) -> None:
+    t = tracker("article_ar", slots={"article": value})
+    t.latest_message["entities"] = [{"entity": "article", "value": value}] if value else []
+    actions.ActionExplainArticle().run(dispatcher, t, domain)
+    assert _responses(dispatcher) == [response]
+
+
+@pytest.mark.parametrize("text,previous,chosen,expected", [
+    ("¿Me pueden quitar el pasaporte en el trabajo?", None, False, "es"),
+    ("ok", "ar", False, "ar"),
+    ("/show_topics", "fr", False, "fr"),
+    ("Meu patrão pegou meu passaporte", None, False, "en"),  # no Portuguese corpus: English
+    ("thanks", "es", True, "es"),
+    ("I would like to know whether my employer may keep my passport", "es", True, "en"),
+])
+def test_language_detection_is_sticky_and_respects_choice(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher,
+    domain: dict[str, Any], text: str, previous: str | None, chosen: bool, expected: str,
+) -> None:
+    t = tracker("question_es", text=text, slots={"language": previous, "language_chosen": chosen})
+    events = actions.ActionDetectLanguage().run(dispatcher, t, domain)
+    assert _slots(events).get("language", previous) == expected
+
+
+def test_set_language(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+) -> None:
+    t = tracker("question_es", text="/choose_language", slots={"language": "es"})
+    t.latest_message["entities"] = [{"entity": "language", "value": "ar"}]
+    events = actions.ActionSetLanguage().run(dispatcher, t, domain)
+    assert events == [SlotSet("language", "ar"), SlotSet("language_chosen", True)]
+    assert dispatcher.messages[0]["response"] == "utter_language_set"
+
+
+def test_feedback_is_stored_without_text(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+) -> None:
+    t = tracker("question_es", slots={"last_citations": ["icrmw:art21"]})
+    t.latest_message["entities"] = [{"entity": "helpful", "value": "no"}]
+    actions.ActionRecordFeedback().run(dispatcher, t, domain)
+    assert svc.feedback.counts() == {"not_helpful": 1}
+    raw = svc.feedback.path.read_bytes()
+    assert b"pasaporte" not in raw and b"pseudo-3f2a9c" in raw
+    assert _responses(dispatcher) == ["utter_feedback_thanks"]
+
+
+def test_delete_my_data_removes_feedback(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+) -> None:
+    svc.feedback.record("pseudo-3f2a9c", True, "es", ["icrmw:art21"])
+    svc.feedback.record("someone-else", True, "en", [])
+    events = actions.ActionDeleteMyData().run(dispatcher, tracker("question_es"), domain)
+    assert svc.feedback.counts() == {"helpful": 1}
+    assert _slots(events)["last_question"] is None
+    assert _responses(dispatcher) == ["utter_data_deleted"]
+
+
+def test_answer_language_helper() -> None:
+    assert answering.answer_language("pt") == "en" and answering.answer_language("ar") == "ar"
