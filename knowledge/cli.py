@@ -237,6 +237,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_nlu_eval(args: argparse.Namespace) -> int:
+    from actions import nlu_eval, runtime
+
+    if not args.model:
+        runtime.train_if_changed()
+    model = Path(args.model) if args.model else runtime.model_path()
+    report = nlu_eval.evaluate(model)
+    for lang, row in report.items():
+        print(f"{lang}: intent accuracy {row['accuracy']:.3f} (n={row['n']}) {row['confusions']}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    return 0
+
+
 def cmd_bench_bot(args: argparse.Namespace) -> int:
     from actions import benchmark, runtime
 
@@ -316,6 +330,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-chat", action="store_true", help="only run the servers")
     run.add_argument("--verbose", action="store_true", help="show the servers' logs")
     run.set_defaults(func=cmd_run)
+
+    nlu = sub.add_parser("nlu-eval", help="intent accuracy per language on held-out examples")
+    nlu.add_argument("--model", help="a trained model (default: train bot/ if needed)")
+    nlu.add_argument("--json", metavar="OUT", help="also write the report as JSON")
+    nlu.set_defaults(func=cmd_nlu_eval)
 
     bench_bot = sub.add_parser("bench-bot", help="reply latency, throughput, memory and cold start "
                                "through the REST channel, against Rasa's starter bot")

