@@ -16,6 +16,7 @@ DomainDict = dict[str, Any]
 # A chosen language only gives way to a clear, longer message in another supported language.
 SWITCH_MIN_WORDS = 5
 SWITCH_MIN_CONFIDENCE = 0.99
+SHORT_OPENING_WORDS = 3
 
 
 def _text(tracker: Tracker) -> str:
@@ -45,7 +46,12 @@ def detect_language(tracker: Tracker) -> str:
     text = _text(tracker)
     if not text or text.startswith("/"):  # a button payload says nothing about language
         return answering.answer_language(current)
-    guess = services.get().identifier.identify(text, previous=current)
+    svc = services.get()
+    if current is None and len(text.split()) <= SHORT_OPENING_WORDS:
+        # "hola", "merci": too short to tell Spanish from Tagalog; open in a language we answer in
+        guess = svc.answer_identifier.identify(text)
+    else:
+        guess = svc.identifier.identify(text, previous=current)
     detected = answering.answer_language(guess.lang)
     if current and tracker.get_slot("language_chosen") and detected != current:
         clear = (

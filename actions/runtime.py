@@ -95,6 +95,18 @@ def _env(ports: Ports | None = None) -> dict[str, str]:
     return env
 
 
+def render_endpoints(env: dict[str, str]) -> Path:
+    """bot/endpoints.yml with its ${VARIABLES} filled in (Rasa does not expand them inside URLs)."""
+    template = (BOT_DIR / "endpoints.yml").read_text("utf-8")
+    rendered = template
+    for key in ("ACTION_PORT", "RASA_TRACKER_DB"):
+        rendered = rendered.replace("${" + key + "}", env[key])
+    var = Path(env["RASA_TRACKER_DB"]).parent
+    out = var / f"endpoints-{env['ACTION_PORT']}.yml"
+    out.write_text(rendered, "utf-8")
+    return out
+
+
 def _wait_http(url: str, timeout: float, proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -130,7 +142,7 @@ def servers(ports: Ports | None = None, model: Path | None = None,
         procs.append(actions)
         rasa = subprocess.Popen(  # noqa: S603
             [_bin("rasa"), "run", "--model", str(model or model_path()), "--interface", HOST,
-             "--port", str(ports.rasa), "--endpoints", str(BOT_DIR / "endpoints.yml"),
+             "--port", str(ports.rasa), "--endpoints", str(render_endpoints(env)),
              "--credentials", str(BOT_DIR / "credentials.yml")],
             cwd=REPO_DIR, env=env, stdout=out, stderr=out, start_new_session=True)
         procs.append(rasa)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from actions.feedback_store import FeedbackStore
-from knowledge.corpus import Corpus
+from knowledge.corpus import COMPLETE_LANGUAGES, Corpus
 from knowledge.langid import LanguageIdentifier
 from knowledge.paths import REPO_DIR
 from knowledge.retriever import Retriever
@@ -23,6 +23,9 @@ class Services:
     retriever: Retriever
     identifier: LanguageIdentifier
     feedback: FeedbackStore
+    # restricted to the languages answers are written in, for very short first messages
+    answer_identifier: LanguageIdentifier = field(
+        default_factory=lambda: LanguageIdentifier(supported=COMPLETE_LANGUAGES))
 
     @property
     def corpus(self) -> Corpus:

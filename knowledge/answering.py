@@ -131,7 +131,7 @@ def explain_article(corpus: Corpus, n: int, lang: str) -> Answer:
     assert entry is not None
     hit = Hit(cid, 1.0, entry.lang, entry.summary, entry.title, meta.source, meta.part, meta.protects)
     part = phrases(lang)["part"].format(part=meta.part)
-    lines = [f"{entry.title} ({citation_label(cid, lang)}, {part})", entry.summary]
+    lines = [f"{entry.title} ({citation_label(cid, lang)}{phrases(lang)['comma']}{part})", entry.summary]
     note = scope_note(hit, lang)
     if note:
         lines.append(note)

@@ -41,6 +41,14 @@ _TWO_PART_NAMESPACES = frozenset({"icrmw", "sdg", "seed", "local"})
 ICRMW_ARTICLES = 93
 
 
+# Namespaces of background material, as opposed to the Convention and the general comments.
+BACKGROUND_NAMESPACES = frozenset({"seed", "sdg", "gcm"})
+
+
+def is_background(citation_id: str) -> bool:
+    return citation_id.split(":", 1)[0] in BACKGROUND_NAMESPACES
+
+
 def document_id(citation_id: str) -> str:
     """The document an ID belongs to: ``cmw-gc2:para12`` -> ``cmw-gc2``, ``icrmw:art21`` stays."""
     parts = citation_id.split(":")

@@ -24,11 +24,13 @@ from knowledge.corpus import Corpus
 from knowledge.embedders import Embedder, EmbedderInfo
 from knowledge.errors import IndexMismatchError, IndexMissingError
 from knowledge.ingest import Chunk
+from knowledge.paths import DATA_DIR
 
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 VECTORS = "index.faiss"
 PASSAGES = "passages.jsonl"
+CALIBRATION_FILES = ("calibration.yaml", "out_of_scope.yaml")
 REBUILD_HINT = "run `rights index build` to rebuild it"
 
 
@@ -68,6 +70,8 @@ def content_hash(corpus: Corpus, chunks: list[Chunk], questions: bool) -> str:
     for chunk in chunks:
         digest.update(chunk.to_json().encode("utf-8"))
     digest.update(f"questions={questions};summary_sentences={SUMMARY_SENTENCES}".encode())
+    for name in CALIBRATION_FILES:  # the scope model and the floor are saved with the index
+        digest.update((DATA_DIR / name).read_bytes())
     return digest.hexdigest()
 
 
@@ -214,7 +218,7 @@ def build(
         return Manifest.read(folder), False
     started = time.perf_counter()
     passages = passages_for(corpus, chunks, questions)
-    known = {} if force else previous_vectors(folder, info)
+    known = previous_vectors(folder, info)  # same embedder, same text: same vector
     vectors = embed_all(embedder, [p.text for p in passages], known, progress=progress)
     flat = faiss.IndexFlatIP(info.dim)
     flat.add(vectors)

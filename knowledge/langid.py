@@ -6,7 +6,8 @@ helps, measured on the development set (``rights eval``):
 1. The writing system decides most languages outright (Thai, Bengali, Han, Cyrillic, Arabic).
 2. Within a script, langdetect only chooses among the languages the assistant supports.
 3. A fixed seed makes the answer repeatable.
-4. A conversation's language is sticky: one or two words, or three with an unsure guess, do not
+4. One to three everyday chat words ("hola", "merci beaucoup") are looked up in a small lexicon.
+5. A conversation's language is sticky: one or two words, or three with an unsure guess, do not
    switch it.
 """
 
@@ -15,7 +16,12 @@ from __future__ import annotations
 import json
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+
+import yaml
+
+from knowledge.paths import DATA_DIR
 
 # Languages the assistant recognises (answers come in a corpus language, see corpus.py).
 SUPPORTED: tuple[str, ...] = (
@@ -36,6 +42,12 @@ _SCRIPT_LANGS: dict[str, tuple[str, ...]] = {
 _PROFILE_NAMES = {"zh": "zh-cn"}
 _STICKY_MAX_WORDS = 3
 _STICKY_MIN_PROB = 0.90
+
+
+@cache
+def _chat_words() -> dict[str, frozenset[str]]:
+    raw = yaml.safe_load((DATA_DIR / "chat_words.yaml").read_text("utf-8"))
+    return {lang: frozenset(str(w) for w in words) for lang, words in raw.items()}
 
 
 @dataclass(frozen=True)
@@ -108,6 +120,11 @@ class LanguageIdentifier:
             return LanguageGuess(previous or self.default, 0.0, f"unsupported script {script}")
         if len(candidates) == 1:
             return LanguageGuess(candidates[0], 1.0, f"script {script}")
+        words = [w.strip(".,!?¿¡…:;()\"'") for w in text.lower().split()]
+        if len(words) <= _STICKY_MAX_WORDS:
+            known = [lang for lang in candidates if all(w in _chat_words().get(lang, ()) for w in words)]
+            if len(known) == 1:
+                return LanguageGuess(known[0], 1.0, "chat words")
         from langdetect.lang_detect_exception import LangDetectException
 
         detector = self._factory(candidates).create()  # type: ignore[attr-defined]
@@ -117,9 +134,9 @@ class LanguageIdentifier:
         except LangDetectException:
             return LanguageGuess(previous or candidates[0], 0.0, "too little text")
         best = ranked[0]
-        words = len(text.split())
-        if previous in candidates and best.lang != previous and (
-            words <= 2 or (words <= _STICKY_MAX_WORDS and best.prob < _STICKY_MIN_PROB)
+        if previous and best.lang != previous and (
+            len(words) <= 2 or (previous in candidates and len(words) <= _STICKY_MAX_WORDS
+                           and best.prob < _STICKY_MIN_PROB)
         ):
             # langdetect's probabilities are overconfident on one or two words ("ok" -> tl 0.99)
             return LanguageGuess(previous, best.prob, "too short to switch: kept conversation language")

@@ -17,14 +17,17 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from knowledge.corpus import COMPLETE_LANGUAGES, Corpus, document_id
+from knowledge.corpus import COMPLETE_LANGUAGES, Corpus, document_id, is_background
 from knowledge.embedders import Embedder, make_embedder
 from knowledge.index import Index, Manifest, build, content_hash
 from knowledge.ingest import Chunk, load_chunks
 from knowledge.lexical import BM25
 from knowledge.paths import DATA_DIR, index_dir
+from knowledge.scope import ScopeModel, train
 
 DEFAULT_THRESHOLD = 0.80
+# share of the calibration's rights questions allowed to fall under the similarity floor
+FLOOR_QUANTILE = 0.02
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,11 @@ class RetrievalConfig:
     questions: bool = True
     # how many of a citation's best passages per language are averaged (1 = the best only)
     pool: int = 2
+    # Background documents (SDG targets, the Global Compact, the Committee's 2019 statements)
+    # give way to the Convention and the general comments unless clearly closer: the person
+    # asked about their rights, and those are what state them. Measured: recall@3 0.851 ->
+    # 0.892 on the dev set, flat for any value from 0.01 to 0.03.
+    background_penalty: float = 0.02
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,7 @@ class Retriever:
         self.ingest_dir = ingest_dir or self.folder.parent / "ingested"
         self._corpus = corpus
         self._index: Index | None = None
+        self._scope: ScopeModel | None = None
         self._bm25: BM25 | None = None
 
     # -- loading ---------------------------------------------------------------------------
@@ -104,7 +113,9 @@ class Retriever:
         if built or manifest.no_match_threshold is None:
             self._index = None
             self.warm_up()
-            threshold, report = calibrate(self)
+            threshold, report, scope = calibrate(self)
+            scope.save(self.folder)
+            self._scope = scope
             manifest = Manifest.read(self.folder)
             manifest.no_match_threshold = threshold
             manifest.calibration = report
@@ -119,6 +130,7 @@ class Retriever:
         self.embedder.warm_up()
         digest = content_hash(self.corpus, self.chunks(), self.config.questions)
         self._index = Index.load(self.folder, self.embedder.info(), digest)
+        self._scope = ScopeModel.load(self.folder)
         if self.config.lexical_weight:
             self._bm25 = BM25([p.text for p in self._index.passages])
 
@@ -129,12 +141,18 @@ class Retriever:
         return self._index
 
     @property
+    def scope(self) -> ScopeModel | None:
+        self.warm_up()
+        return self._scope
+
+    @property
     def threshold(self) -> float:
         value = self.index.manifest.no_match_threshold
         return DEFAULT_THRESHOLD if value is None else value
 
     # -- searching -------------------------------------------------------------------------
-    def _pooled(self, question: str, exclude: str | None = None) -> dict[str, float]:
+    def _pooled(self, question: str, exclude: str | None = None,
+                vector: np.ndarray | None = None) -> dict[str, float]:
         """One score per citation ID. ``exclude`` drops passages with exactly that text.
 
         multilingual-e5 favours passages in the query's own language, so a Spanish question
@@ -143,7 +161,8 @@ class Retriever:
         passages) and the views are averaged over the languages the citation is written in.
         """
         index = self.index
-        vector = self.embedder.embed_queries([question])
+        if vector is None:
+            vector = self.embedder.embed_queries([question])
         scores, rows = index.search(vector, self.config.candidates or len(index.passages))
         views: dict[tuple[str, str], list[float]] = {}
         for score, row in zip(scores[0], rows[0], strict=True):
@@ -158,7 +177,8 @@ class Retriever:
         for (cid, _lang), values in views.items():
             pooled_view = (sum(values[:n]) + values[-1] * max(0, n - len(values))) / n
             per_id.setdefault(cid, []).append(pooled_view)
-        pooled = {cid: sum(v) / len(v) for cid, v in per_id.items()}
+        pooled = {cid: sum(v) / len(v) - (self.config.background_penalty if is_background(cid) else 0.0)
+                  for cid, v in per_id.items()}
         if self._bm25 is not None and self.config.lexical_weight:
             lexical = self._bm25.scores(question)
             if lexical:
@@ -184,18 +204,26 @@ class Retriever:
         return Hit(cid, score, entry.lang, entry.summary, entry.title, meta.source, meta.part,
                    meta.protects)
 
-    def rank(self, question: str, lang: str = "en", k: int = 5, exclude: str | None = None) -> list[Hit]:
-        pooled = self._pooled(question, exclude)
+    def rank(self, question: str, lang: str = "en", k: int = 5, exclude: str | None = None,
+             vector: np.ndarray | None = None) -> list[Hit]:
+        pooled = self._pooled(question, exclude, vector)
         best = sorted(pooled.items(), key=lambda kv: kv[1], reverse=True)[:k]
         return [self._hit(cid, score, lang) for cid, score in best]
 
     def search(self, question: str, lang: str = "en", k: int = 5) -> SearchResult:
-        """Ranked hits in ``lang`` where written; ``covered`` is False when nothing matches well."""
+        """Ranked hits in ``lang`` where written; ``covered`` is False when nothing matches well.
+
+        Two checks: the message must read as a rights question (the scope model), and its best
+        citation must clear a similarity floor (nothing in the corpus is even close otherwise).
+        """
         question = " ".join(question.split())
         if not question:
             return SearchResult(question, lang, [], False, self.threshold)
-        ranked = self.rank(question, lang, k)
+        vector = self.embedder.embed_queries([question])
+        ranked = self.rank(question, lang, k, vector=vector)
         covered = bool(ranked) and ranked[0].score >= self.threshold
+        if covered and self.scope is not None:
+            covered, _p = self.scope.in_scope(vector)
         return SearchResult(question, lang, ranked if covered else [], covered, self.threshold, ranked)
 
 
@@ -208,27 +236,24 @@ def calibration_messages() -> tuple[list[str], list[str]]:
     return inside, outside
 
 
-def calibrate(retriever: Retriever) -> tuple[float, dict[str, object]]:
-    """Pick the score below which we say "not covered".
+def calibrate(retriever: Retriever) -> tuple[float, dict[str, object], ScopeModel]:
+    """Train the scope model and set the similarity floor under which we say "not covered".
 
-    In scope: rights questions in fifteen languages; out of scope: everyday chat messages that
-    the Convention does not answer (``data/calibration.yaml``, ``data/out_of_scope.yaml``; none
-    of them from the evaluation set). The threshold maximises balanced accuracy; a refused
-    rights question costs the person an answer, so ties go to the lower threshold.
+    In scope: one typical question per provision and language from the corpus, and rights
+    questions written in fifteen languages for calibration; out of scope: everyday chat
+    messages (``data/calibration.yaml``, ``data/out_of_scope.yaml``; none of them from the
+    evaluation set). The floor is low on purpose: it only refuses what is far from every
+    provision; the scope model decides the rest.
     """
     in_texts, out_texts = calibration_messages()
-    inside = np.array([retriever.rank(q, k=1)[0].score for q in in_texts])
-    outside = np.array([retriever.rank(m, k=1)[0].score for m in out_texts])
-    best_t, best_acc = DEFAULT_THRESHOLD, -1.0
-    for t in np.unique(np.concatenate([inside, outside])):
-        acc = ((inside >= t).mean() + (outside < t).mean()) / 2
-        if acc > best_acc:
-            best_t, best_acc = float(t), float(acc)
-    report = {
-        "in_scope": len(inside),
-        "out_of_scope": len(outside),
-        "balanced_accuracy": round(best_acc, 4),
-        "in_scope_kept": round(float((inside >= best_t).mean()), 4),
-        "out_of_scope_refused": round(float((outside < best_t).mean()), 4),
-    }
-    return round(best_t, 5), report
+    corpus_questions = [e.questions[0] for e in retriever.corpus if e.questions]
+    embed = retriever.embedder.embed_queries
+    inside_vectors = np.vstack([embed(in_texts), embed(corpus_questions)])
+    outside_vectors = embed(out_texts)
+    scope, report = train(inside_vectors, outside_vectors)
+    scores = np.array([retriever.rank(q, k=1, vector=v[None, :])[0].score
+                       for q, v in zip(in_texts, inside_vectors[: len(in_texts)], strict=True)])
+    floor = float(np.quantile(scores, FLOOR_QUANTILE))
+    report["similarity_floor"] = round(floor, 5)
+    report["similarity_floor_keeps"] = round(float((scores >= floor).mean()), 4)
+    return round(floor, 5), dict(report), scope

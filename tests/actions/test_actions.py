@@ -122,6 +122,9 @@ def test_explain_article_bad_number(
 @pytest.mark.parametrize("text,previous,chosen,expected", [
     ("¿Me pueden quitar el pasaporte en el trabajo?", None, False, "es"),
     ("ok", "ar", False, "ar"),
+    ("hola", None, False, "es"),
+    ("merci beaucoup", None, False, "fr"),
+    ("مرحبا", None, False, "ar"),
     ("/show_topics", "fr", False, "fr"),
     ("Meu patrão pegou meu passaporte", None, False, "en"),  # no Portuguese corpus: English
     ("thanks", "es", True, "es"),

@@ -99,7 +99,7 @@ def test_http_api_is_off(running: runtime.Ports) -> None:
 
     for path in ("/status", "/model/parse", "/conversations/x/tracker"):
         with pytest.raises(urllib.error.HTTPError) as err:
-            urllib.request.urlopen(f"http://127.0.0.1:{running.rasa}{path}", timeout=10)  # noqa: S310
+            urllib.request.urlopen(f"http://127.0.0.1:{running.rasa}{path}", timeout=10)
         assert err.value.code in (404, 405)
 
 
