@@ -11,6 +11,7 @@ messages written for that purpose; none of the evaluation set is used.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,6 +132,7 @@ class Retriever:
         digest = content_hash(self.corpus, self.chunks(), self.config.questions)
         self._index = Index.load(self.folder, self.embedder.info(), digest)
         self._scope = ScopeModel.load(self.folder)
+        self._groups()
         if self.config.lexical_weight:
             self._bm25 = BM25([p.text for p in self._index.passages])
 
@@ -151,46 +153,67 @@ class Retriever:
         return DEFAULT_THRESHOLD if value is None else value
 
     # -- searching -------------------------------------------------------------------------
-    def _pooled(self, question: str, exclude: str | None = None,
-                vector: np.ndarray | None = None) -> dict[str, float]:
-        """One score per citation ID. ``exclude`` drops passages with exactly that text.
+    def _groups(self) -> None:
+        """Precompute, once per index, which (citation, language) view each passage belongs to."""
+        passages = self.index.passages
+        view_of: dict[tuple[str, str], int] = {}
+        cid_of: dict[str, int] = {}
+        self._passage_view = np.array(
+            [view_of.setdefault((p.id, p.lang), len(view_of)) for p in passages], dtype=np.int64)
+        self._cids = []
+        view_cid = np.zeros(len(view_of), dtype=np.int64)
+        for (cid, _lang), v in view_of.items():
+            if cid not in cid_of:
+                cid_of[cid] = len(cid_of)
+                self._cids.append(cid)
+            view_cid[v] = cid_of[cid]
+        self._view_cid = view_cid
+        self._views_per_cid = np.bincount(view_cid, minlength=len(cid_of)).astype(np.float32)
+        self._penalty = np.array(
+            [self.config.background_penalty if is_background(c) else 0.0 for c in self._cids],
+            dtype=np.float32)
+
+    def _pooled(self, question: str, vector: np.ndarray | None = None) -> dict[str, float]:
+        """One score per citation ID.
 
         multilingual-e5 favours passages in the query's own language, so a Spanish question
         drifts towards whatever Spanish passage is closest. Each corpus language is therefore
         ranked as a separate view (a citation's score there is the mean of its ``pool`` best
         passages) and the views are averaged over the languages the citation is written in.
+        Vectorised: this runs on every message.
         """
         index = self.index
         if vector is None:
             vector = self.embedder.embed_queries([question])
-        scores, rows = index.search(vector, self.config.candidates or len(index.passages))
-        views: dict[tuple[str, str], list[float]] = {}
-        for score, row in zip(scores[0], rows[0], strict=True):
-            if row < 0:
-                continue
-            passage = index.passages[row]
-            if exclude is not None and passage.text == exclude:
-                continue
-            views.setdefault((passage.id, passage.lang), []).append(float(score))  # best first
-        n = self.config.pool
-        per_id: dict[str, list[float]] = {}
-        for (cid, _lang), values in views.items():
-            pooled_view = (sum(values[:n]) + values[-1] * max(0, n - len(values))) / n
-            per_id.setdefault(cid, []).append(pooled_view)
-        pooled = {cid: sum(v) / len(v) - (self.config.background_penalty if is_background(cid) else 0.0)
-                  for cid, v in per_id.items()}
+        n_passages = len(index.passages)
+        scores, rows = index.search(vector, self.config.candidates or n_passages)
+        valid = rows[0] >= 0
+        score = np.full(n_passages, -1.0, dtype=np.float32)
+        score[rows[0][valid]] = scores[0][valid]
+        view = self._passage_view
+        order = np.lexsort((-score, view))  # by view, best passage first
+        view_sorted, score_sorted = view[order], score[order]
+        starts = np.flatnonzero(np.r_[True, view_sorted[1:] != view_sorted[:-1]])
+        ends = np.r_[starts[1:], len(order)]
+        total = np.zeros(len(starts), dtype=np.float32)
+        for j in range(self.config.pool):  # mean of the best `pool`, the last repeated if short
+            take = np.minimum(starts + j, ends - 1)
+            total += score_sorted[take]
+        view_score = np.zeros(len(self._view_cid), dtype=np.float32)
+        view_score[view_sorted[starts]] = total / self.config.pool
+        cid_score = np.bincount(self._view_cid, weights=view_score, minlength=len(self._cids))
+        cid_score = cid_score / self._views_per_cid - self._penalty
+        pooled = dict(zip(self._cids, cid_score.tolist(), strict=True))
         if self._bm25 is not None and self.config.lexical_weight:
             lexical = self._bm25.scores(question)
             if lexical:
                 top = max(lexical.values())
                 best: dict[str, float] = {}
                 for row, value in lexical.items():
-                    passage = index.passages[row]
-                    if exclude is not None and passage.text == exclude:
-                        continue
-                    best[passage.id] = max(best.get(passage.id, 0.0), value / top)
+                    cid = index.passages[row].id
+                    best[cid] = max(best.get(cid, 0.0), value / top)
                 for cid, value in best.items():
-                    pooled[cid] = pooled.get(cid, 0.0) + self.config.lexical_weight * value
+                    pooled[cid] += self.config.lexical_weight * value
         return pooled
 
     def _hit(self, cid: str, score: float, lang: str) -> Hit:
@@ -204,10 +227,10 @@ class Retriever:
         return Hit(cid, score, entry.lang, entry.summary, entry.title, meta.source, meta.part,
                    meta.protects)
 
-    def rank(self, question: str, lang: str = "en", k: int = 5, exclude: str | None = None,
+    def rank(self, question: str, lang: str = "en", k: int = 5,
              vector: np.ndarray | None = None) -> list[Hit]:
-        pooled = self._pooled(question, exclude, vector)
-        best = sorted(pooled.items(), key=lambda kv: kv[1], reverse=True)[:k]
+        pooled = self._pooled(question, vector)
+        best = heapq.nlargest(k, pooled.items(), key=lambda kv: kv[1])
         return [self._hit(cid, score, lang) for cid, score in best]
 
     def search(self, question: str, lang: str = "en", k: int = 5) -> SearchResult:
