@@ -90,6 +90,9 @@ def _env(ports: Ports | None = None) -> dict[str, str]:
         "RASA_TELEMETRY_ENABLED": "false",
         "HF_HUB_OFFLINE": "1",
         "TF_CPP_MIN_LOG_LEVEL": "3",
+        # Rasa's featurizer and the action server each embed with OpenMP on two cores; idle
+        # OpenMP threads that spin starve the other process under concurrent load
+        "OMP_WAIT_POLICY": env.get("OMP_WAIT_POLICY", "PASSIVE"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_DIR), env.get("PYTHONPATH")])),
     })
     return env
