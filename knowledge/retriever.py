@@ -158,6 +158,7 @@ class Retriever:
         passages = self.index.passages
         view_of: dict[tuple[str, str], int] = {}
         cid_of: dict[str, int] = {}
+        self._chunks = {p.id: p for p in passages if p.kind == "chunk"}
         self._passage_view = np.array(
             [view_of.setdefault((p.id, p.lang), len(view_of)) for p in passages], dtype=np.int64)
         self._cids = []
@@ -218,9 +219,9 @@ class Retriever:
 
     def _hit(self, cid: str, score: float, lang: str) -> Hit:
         meta = self.corpus.metas.get(cid)
-        if meta is None:  # an ingested chunk
-            chunk = next((p for p in self.index.passages if p.id == cid and p.kind == "chunk"), None)
-            return Hit(cid, score, chunk.lang if chunk else lang, chunk.text if chunk else "")
+        if meta is None:  # an ingested chunk: its own text, in its own language
+            chunk = self._chunks[cid]
+            return Hit(cid, score, chunk.lang, chunk.text, source=chunk.kind)
         answer_lang = lang if lang in COMPLETE_LANGUAGES or (cid, lang) in self.corpus.entries else "en"
         entry = self.corpus.get(cid, answer_lang)
         assert entry is not None

@@ -71,3 +71,22 @@ def test_old_format_is_refused(retriever: Retriever, tmp_path: Path) -> None:
 def test_missing_index_says_how_to_build(tmp_path: Path, retriever: Retriever) -> None:
     with pytest.raises(IndexMissingError, match="rights index build"):
         Retriever(tmp_path / "none", retriever.embedder, corpus=retriever.corpus).warm_up()
+
+
+def test_ingested_document_is_searchable_with_its_provenance(retriever: Retriever, tmp_path: Path) -> None:
+    from knowledge.ingest import chunk_document, save_chunks
+
+    leaflet = tmp_path / "hotline.md"
+    leaflet.write_text(
+        "# Harbour City Migrant Centre\n\nThe Harbour City Migrant Centre runs a free legal clinic for "
+        "fishermen every Tuesday at pier 7, with interpreters for Burmese and Khmer.\n", "utf-8")
+    ingest = tmp_path / "ingested"
+    save_chunks(chunk_document(leaflet, id_prefix="local:harbour"), ingest, "hotline")
+    folder = tmp_path / "index"
+    shutil.copytree(retriever.folder, folder)  # same embedder: only the new chunk is embedded
+    local = Retriever(folder, retriever.embedder, corpus=retriever.corpus, ingest_dir=ingest)
+    manifest, built = local.build(progress=False)
+    assert built and manifest.passages == len(retriever.index.passages) + 1
+    hits = local.rank("free legal clinic for fishermen at the pier with an interpreter", "en", k=3)
+    assert hits[0].id == "local:harbour:para1"
+    assert "pier 7" in hits[0].text and hits[0].lang == "en"
