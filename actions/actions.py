@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
@@ -83,10 +83,10 @@ class ActionSetLanguage(Action):
         if chosen not in COMPLETE_LANGUAGES:
             dispatcher.utter_message(response="utter_choose_language")
             return []
-        events: list[EventType] = [SlotSet("language", chosen), SlotSet("language_chosen", True)]
-        # the response is chosen by the slot, so set it before uttering
-        dispatcher.utter_message(response="utter_language_set", language=chosen)
-        return events
+        # Responses dispatched here would be rendered with the old slot value, before these
+        # events apply; the confirmation runs as the next action, in the chosen language.
+        return [SlotSet("language", chosen), SlotSet("language_chosen", True),
+                FollowupAction("utter_language_set")]
 
 
 class ActionGreet(Action):

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import actions, services
@@ -146,8 +146,9 @@ def test_set_language(
     t = tracker("question_es", text="/choose_language", slots={"language": "es"})
     t.latest_message["entities"] = [{"entity": "language", "value": "ar"}]
     events = actions.ActionSetLanguage().run(dispatcher, t, domain)
-    assert events == [SlotSet("language", "ar"), SlotSet("language_chosen", True)]
-    assert dispatcher.messages[0]["response"] == "utter_language_set"
+    assert events == [SlotSet("language", "ar"), SlotSet("language_chosen", True),
+                      FollowupAction("utter_language_set")]
+    assert dispatcher.messages == []  # confirmed by the follow-up, after the slot is set
 
 
 def test_feedback_is_stored_without_text(

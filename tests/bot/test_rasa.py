@@ -123,6 +123,12 @@ def test_end_to_end_question_in_several_languages(
     assert any((m.get("custom") or {}).get("lang") == lang for m in reply), reply  # type: ignore[union-attr]
 
 
+def test_end_to_end_language_choice_is_confirmed_in_that_language(running: runtime.Ports) -> None:
+    runtime.send(running, "e2e-choice", "hello")
+    reply = _texts(runtime.send(running, "e2e-choice", '/choose_language{"language":"es"}'))
+    assert "English" not in reply and reply.strip()
+
+
 def test_end_to_end_article_and_out_of_scope(running: runtime.Ports) -> None:
     reply = _texts(runtime.send(running, "e2e-article", "what does article 16 say?"))
     assert "Convention, art. 16" in reply
