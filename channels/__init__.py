@@ -1,0 +1,1 @@
+"""The messaging gateway: the only public door of the system (see README, "Channels")."""

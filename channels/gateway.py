@@ -1,0 +1,355 @@
+"""The gateway: webhooks in, Rasa in the middle, replies out through a persisted outbox.
+
+    POST /webhooks/<channel>  verify -> parse -> deduplicate into the inbox -> 200 at once
+    inbox worker              one message per conversation at a time -> Rasa -> render -> outbox
+    outbox worker             send in order per conversation, retry 5xx/429 (Retry-After), keep
+                              what could not be sent across restarts
+    GET /healthz, /metrics    operations; /chat is the web chat
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import functools
+import json
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import aiohttp
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from channels import rasa
+from channels.base import Channel, WebhookRequest, transport_failure
+from channels.errors import Rejected
+from channels.keys import Keys
+from channels.models import ApiCall, Inbound, SendResult
+from channels.observability import Metrics, log_event, short
+from channels.registry import build_channels
+from channels.settings import Settings
+from channels.store import GatewayStore, InboxRow, OutboxRow
+
+T = TypeVar("T")
+MEDIA_INTENT = "/media_received"
+OPTION = re.compile(r"\d{1,2}")
+WORKERS = 8
+MAX_BACKOFF = 300.0
+PURGE_EVERY = 3600.0
+GATEWAY_KEY = web.AppKey("gateway", object)
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before retry number ``attempts + 1``: 1, 2, 4, ... up to five minutes."""
+    return float(min(2 ** attempts, MAX_BACKOFF))
+
+
+class Gateway:
+    def __init__(self, settings: Settings, channels: dict[str, Channel] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.keys = Keys(settings.secret)
+        self.store = GatewayStore(settings.db_path)
+        self.channels = build_channels(settings) if channels is None else channels
+        self.metrics = Metrics()
+        self.clock = clock
+        self.session: aiohttp.ClientSession | None = None
+        self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-db")
+        self._wake_inbox = asyncio.Event()
+        self._wake_outbox = asyncio.Event()
+        self._busy_in: set[str] = set()
+        self._busy_out: set[str] = set()
+        self._processed: dict[int, asyncio.Future[None]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._inflight: set[asyncio.Task[None]] = set()
+
+    # plumbing
+
+    async def db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a store method on the database thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._db_thread, functools.partial(fn, *args))
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=self.settings.max_body_bytes)
+        app[GATEWAY_KEY] = self
+        for name, channel in self.channels.items():
+            if name == "webchat":
+                continue
+            app.router.add_post(f"/webhooks/{name}", functools.partial(self._webhook, channel))
+            app.router.add_get(f"/webhooks/{name}", functools.partial(self._handshake, channel))
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/metrics", self._metrics)
+        if "webchat" in self.channels:
+            from channels import webchat
+
+            webchat.register(app, self)
+        app.on_startup.append(self._startup)
+        app.on_cleanup.append(self._cleanup)
+        return app
+
+    async def _startup(self, app: web.Application) -> None:
+        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        self._tasks = [asyncio.create_task(self._inbox_loop()), asyncio.create_task(self._outbox_loop()),
+                       asyncio.create_task(self._purge_loop())]
+        log_event("gateway_started", channels=sorted(self.channels))
+
+    async def _cleanup(self, app: web.Application) -> None:
+        for task in [*self._tasks, *self._inflight]:
+            task.cancel()
+        for task in [*self._tasks, *self._inflight]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.session is not None:
+            await self.session.close()
+        self._db_thread.submit(self.store.close).result()
+        self._db_thread.shutdown(wait=True)
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+
+    # inbound
+
+    async def _read(self, request: web.Request) -> WebhookRequest:
+        if request.content_length is not None and request.content_length > self.settings.max_body_bytes:
+            raise web.HTTPRequestEntityTooLarge(max_size=self.settings.max_body_bytes,
+                                                actual_size=request.content_length)
+        body = await request.read()  # aiohttp refuses more than client_max_size with 413
+        base = self.settings.public_url
+        # built by hand: yarl refuses request.url's host:port form with this aiohttp
+        url = f"{base or f'{request.scheme}://{request.host}'}{request.path_qs}"
+        return WebhookRequest(method=request.method, url=url, headers=request.headers, body=body,
+                              query=dict(request.query))
+
+    async def _webhook(self, channel: Channel, request: web.Request) -> web.StreamResponse:
+        incoming = await self._read(request)
+        try:
+            channel.verify(incoming)
+            parsed = channel.parse(incoming)
+        except Rejected as exc:
+            self.metrics.rejected.labels(channel.name, str(exc.status)).inc()
+            log_event("webhook_rejected", logging.WARNING, channel=channel.name, status=exc.status,
+                      reason=exc.reason)
+            return web.json_response({"error": exc.reason}, status=exc.status)
+        for reason in parsed.ignored:
+            self.metrics.ignored.labels(channel.name).inc()
+            log_event("webhook_ignored", channel=channel.name, reason=reason)
+        for message in parsed.messages:
+            await self.accept(message)
+        return channel.accepted()
+
+    async def _handshake(self, channel: Channel, request: web.Request) -> web.StreamResponse:
+        incoming = await self._read(request)
+        try:
+            response = channel.handshake(incoming)
+        except Rejected as exc:
+            self.metrics.rejected.labels(channel.name, str(exc.status)).inc()
+            log_event("handshake_rejected", logging.WARNING, channel=channel.name, reason=exc.reason)
+            return web.json_response({"error": exc.reason}, status=exc.status)
+        if response is None:
+            raise web.HTTPMethodNotAllowed("GET", ["POST"])
+        return response
+
+    async def accept(self, message: Inbound) -> int | None:
+        """Persist a new message for processing; None when it is a redelivery."""
+        now = self.clock()
+        conversation = self.keys.pseudonym(message.channel, message.user_id)
+        row_id = await self.db(
+            self.store.accept, self.keys.message_key(message.channel, message.message_id), conversation,
+            message.channel, self.keys.seal(dataclasses.asdict(message)), now,
+            now + self.settings.dedupe_days * 86400)
+        if row_id is None:
+            self.metrics.duplicates.labels(message.channel).inc()
+            log_event("duplicate_ignored", channel=message.channel, conversation=short(conversation))
+            return None
+        await self.db(self.store.remember, conversation, message.channel,
+                      self.keys.seal({"user_id": message.user_id, "reply_to": message.reply_to}), now)
+        self.metrics.received.labels(message.channel).inc()
+        log_event("message_accepted", channel=message.channel, conversation=short(conversation),
+                  kind=message.kind)
+        self._wake_inbox.set()
+        return row_id
+
+    async def wait_processed(self, row_id: int, timeout: float) -> bool:
+        """Wait until an accepted message has been answered (the web chat replies in-line)."""
+        loop = asyncio.get_running_loop()
+        future = self._processed.setdefault(row_id, loop.create_future())
+        if await self.db(self.store.inbox_status, row_id) == "done":
+            self._processed.pop(row_id, None)
+            return True
+        try:
+            await asyncio.wait_for(asyncio.shield(future), timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+        finally:
+            self._processed.pop(row_id, None)
+
+    async def _inbox_loop(self) -> None:
+        while True:
+            rows = await self.db(self.store.due_inbox, self.clock(), set(self._busy_in),
+                                 WORKERS - len(self._busy_in))
+            for row in rows:
+                self._busy_in.add(row.conversation)
+                self._spawn(self._process(row))
+            await self._sleep(self._wake_inbox, await self.db(self.store.next_inbox_time))
+
+    async def _process(self, row: InboxRow) -> None:
+        try:
+            message = Inbound(**self.keys.open(row.envelope))
+            channel = self.channels.get(message.channel)
+            if channel is None:  # a channel switched off while its messages waited
+                await self.db(self.store.complete_inbox, row.id, [], [], self.clock())
+                log_event("channel_disabled", logging.WARNING, channel=message.channel)
+                return
+            text = MEDIA_INTENT if message.kind == "media" else message.text
+            if channel.numbered and message.kind == "text" and OPTION.fullmatch(text.strip()):
+                choices = await self.db(self.store.options, row.conversation)
+                number = int(text.strip())
+                if 1 <= number <= len(choices):
+                    text = choices[number - 1]
+            try:
+                assert self.session is not None
+                replies = await rasa.converse(self.session, self.settings.rasa_url, row.conversation, text)
+            except rasa.RasaUnavailable as exc:
+                self.metrics.rasa_failures.inc()
+                log_event("rasa_unavailable", logging.WARNING, conversation=short(row.conversation),
+                          reason=str(exc), attempts=row.attempts + 1)
+                await self.db(self.store.retry_inbox, row.id, self.clock() + backoff(row.attempts))
+                return
+            outbound = rasa.to_outbound(replies, message.channel, message.user_id, message.reply_to)
+            await self.deliver(row.conversation, channel, outbound, inbox_row=row.id)
+            self.metrics.reply_latency.labels(message.channel).observe(max(0.0, self.clock() - row.received))
+        finally:
+            self._busy_in.discard(row.conversation)
+            self._wake_inbox.set()
+            future = self._processed.get(row.id)
+            if future is not None and not future.done():
+                future.set_result(None)
+
+    async def deliver(self, conversation: str, channel: Channel, outbound: list[Any],
+                      inbox_row: int | None = None) -> None:
+        """Queue replies to one conversation (and mark its inbound message done, atomically)."""
+        calls: list[tuple[str, str, bytes]] = []
+        mailbox: list[tuple[str, str]] = []
+        options = None
+        if channel.numbered:  # the numbers a person may answer with are the latest message's
+            with_buttons = [message for message in outbound if message.buttons]
+            options = (conversation, [b.payload for b in with_buttons[-1].buttons] if with_buttons else [])
+        for message in outbound:
+            for call in channel.render(message):
+                if channel.mailbox:
+                    mailbox.append((conversation, _json(call.json)))
+                else:
+                    calls.append((conversation, channel.name, self.keys.seal(call.to_dict())))
+        await self.db(self.store.complete_inbox, inbox_row, calls, mailbox, self.clock(), options)
+        if calls:
+            self._wake_outbox.set()
+
+    # outbound
+
+    async def _outbox_loop(self) -> None:
+        while True:
+            rows = await self.db(self.store.due_outbox, self.clock(), set(self._busy_out),
+                                 WORKERS - len(self._busy_out))
+            for row in rows:
+                self._busy_out.add(row.conversation)
+                self._spawn(self._send(row))
+            self.metrics.backlog.set(await self.db(self.store.backlog))
+            await self._sleep(self._wake_outbox, await self.db(self.store.next_outbox_time))
+
+    async def _send(self, row: OutboxRow) -> None:
+        try:
+            channel = self.channels.get(row.channel)
+            if channel is None:
+                result = SendResult(ok=False, retry_after=60.0, reason="channel not configured")
+            else:
+                call = ApiCall.from_dict(self.keys.open(row.call))
+                started = time.monotonic()
+                try:
+                    assert self.session is not None
+                    result = await channel.send(self.session, call)
+                except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                    result = transport_failure(exc)
+                self.metrics.send_latency.labels(row.channel).observe(time.monotonic() - started)
+            await self._settle(row, result)
+        finally:
+            self._busy_out.discard(row.conversation)
+            self._wake_outbox.set()
+
+    async def _settle(self, row: OutboxRow, result: SendResult) -> None:
+        now = self.clock()
+        where = {"channel": row.channel, "conversation": short(row.conversation), "attempts": row.attempts + 1}
+        if result.ok:
+            await self.db(self.store.delivered, row.id)
+            self.metrics.sent.labels(row.channel).inc()
+            log_event("reply_sent", **where)
+            return
+        too_old = now - row.created > self.settings.outbox_max_age_hours * 3600
+        if result.permanent_failure or too_old:
+            await self.db(self.store.delivered, row.id)
+            self.metrics.failures.labels(row.channel, "dropped").inc()
+            log_event("reply_dropped", logging.ERROR, reason=result.reason + (" (too old)" if too_old else ""),
+                      **where)
+            return
+        wait = result.retry_after if result.retry_after else backoff(row.attempts)
+        await self.db(self.store.reschedule, row.id, now + wait, result.reason)
+        self.metrics.failures.labels(row.channel, "retry").inc()
+        log_event("reply_retry", logging.WARNING, reason=result.reason, wait=round(wait, 2), **where)
+
+    async def _sleep(self, event: asyncio.Event, next_due: float | None) -> None:
+        timeout = 1.0 if next_due is None else min(1.0, max(0.01, next_due - self.clock()))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout)
+        event.clear()
+
+    # retention
+
+    async def _purge_loop(self) -> None:
+        while True:
+            removed = await self.db(self.store.purge, self.clock(), self.settings.retention_days * 86400)
+            if any(removed.values()):
+                log_event("retention_purge", **removed)
+            await asyncio.sleep(PURGE_EVERY)
+
+    # operations
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        try:
+            backlog = await self.db(self.store.backlog)
+        except Exception as exc:  # the check's whole point is to report any failure
+            return web.json_response({"status": "error", "database": exc.__class__.__name__}, status=503)
+        return web.json_response({"status": "ok", "channels": sorted(self.channels), "outbox": backlog})
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        self.metrics.backlog.set(await self.db(self.store.backlog))
+        return web.Response(body=self.metrics.render(), content_type="text/plain")
+
+
+class QuietAccessLogger(AbstractAccessLogger):
+    """Access lines without query strings (Meta's handshake carries its verify token in one)."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        log_event("http", method=request.method, path=request.path, status=response.status,
+                  ms=round(time * 1000, 1))
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the gateway in the foreground (``rights gateway``)."""
+    settings = Settings.from_env()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    gateway = Gateway(settings)
+    web.run_app(gateway.app(), host=settings.host, port=settings.port, print=None,
+                access_log_class=QuietAccessLogger)
+    return 0

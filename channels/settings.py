@@ -1,0 +1,159 @@
+"""All of the gateway's configuration, read from the environment in one place (see .env.example).
+
+A channel is enabled when its credentials are set; setting only some of them is an error that
+names the missing variable. Secrets are wrapped so that they never print.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from channels.errors import ConfigError
+from channels.keys import Secret
+from knowledge.paths import REPO_DIR
+
+
+@dataclass(frozen=True)
+class WhatsAppSettings:
+    app_secret: Secret
+    verify_token: Secret
+    access_token: Secret
+    api_base: str = "https://graph.facebook.com/v19.0"
+
+
+@dataclass(frozen=True)
+class MessengerSettings:
+    app_secret: Secret
+    verify_token: Secret
+    page_token: Secret
+    api_base: str = "https://graph.facebook.com/v19.0"
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    bot_token: Secret
+    secret_token: Secret
+    api_base: str = "https://api.telegram.org"
+
+
+@dataclass(frozen=True)
+class TwilioSettings:
+    account_sid: str
+    auth_token: Secret
+    api_base: str = "https://api.twilio.com/2010-04-01"
+
+
+@dataclass(frozen=True)
+class ViberSettings:
+    auth_token: Secret
+    bot_name: str = "Rights assistant"
+    api_base: str = "https://chatapi.viber.com/pa"
+
+
+@dataclass(frozen=True)
+class Settings:
+    secret: Secret
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # The URL platforms call, as they see it (Twilio signs it; behind a proxy it differs from ours).
+    public_url: str = ""
+    rasa_url: str = "http://127.0.0.1:5005"
+    db_path: Path = REPO_DIR / "var" / "gateway.sqlite3"
+    max_body_bytes: int = 256 * 1024
+    dedupe_days: float = 7.0
+    outbox_max_age_hours: float = 24.0
+    retention_days: float = 30.0
+    webchat: bool = True
+    whatsapp: WhatsAppSettings | None = None
+    messenger: MessengerSettings | None = None
+    telegram: TelegramSettings | None = None
+    twilio: TwilioSettings | None = None
+    viber: ViberSettings | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        secret = env.get("GATEWAY_SECRET", "")
+        if not secret:
+            raise ConfigError("set GATEWAY_SECRET (a long random string; `rights run` makes one for you)")
+        if len(secret) < 16:
+            raise ConfigError("GATEWAY_SECRET must be at least 16 characters")
+        return cls(
+            secret=Secret(secret),
+            host=env.get("GATEWAY_HOST", "127.0.0.1"),
+            port=_int(env, "GATEWAY_PORT", 8080),
+            public_url=env.get("GATEWAY_PUBLIC_URL", "").rstrip("/"),
+            rasa_url=env.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
+            db_path=Path(env.get("GATEWAY_DB", str(REPO_DIR / "var" / "gateway.sqlite3"))),
+            max_body_bytes=_int(env, "GATEWAY_MAX_BODY_BYTES", 256 * 1024),
+            dedupe_days=_float(env, "GATEWAY_DEDUPE_DAYS", 7.0),
+            outbox_max_age_hours=_float(env, "GATEWAY_OUTBOX_MAX_AGE_HOURS", 24.0),
+            retention_days=_float(env, "RETENTION_DAYS", 30.0),
+            webchat=_bool(env, "WEBCHAT_ENABLED", True),
+            whatsapp=_group(env, WhatsAppSettings, "WHATSAPP",
+                            secrets=("APP_SECRET", "VERIFY_TOKEN", "ACCESS_TOKEN"), plain=("API_BASE",)),
+            messenger=_group(env, MessengerSettings, "MESSENGER",
+                             secrets=("APP_SECRET", "VERIFY_TOKEN", "PAGE_TOKEN"), plain=("API_BASE",)),
+            telegram=_group(env, TelegramSettings, "TELEGRAM",
+                            secrets=("BOT_TOKEN", "SECRET_TOKEN"), plain=("API_BASE",)),
+            twilio=_group(env, TwilioSettings, "TWILIO", secrets=("AUTH_TOKEN",),
+                          plain=("ACCOUNT_SID", "API_BASE"), required_plain=("ACCOUNT_SID",)),
+            viber=_group(env, ViberSettings, "VIBER", secrets=("AUTH_TOKEN",), plain=("BOT_NAME", "API_BASE")),
+        )
+
+    def enabled_channels(self) -> list[str]:
+        names = [name for name in ("whatsapp", "messenger", "telegram", "twilio", "viber")
+                 if getattr(self, name) is not None]
+        return ([*names, "webchat"] if self.webchat else names)
+
+
+def _int(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key, "")
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be a whole number, not {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key, "")
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be a number, not {raw!r}") from None
+
+
+def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{key} must be true or false, not {raw!r}")
+
+
+def _group(env: Mapping[str, str], kind: type, prefix: str, secrets: tuple[str, ...],
+           plain: tuple[str, ...] = (), required_plain: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+    """A channel's settings, or None when none of its credentials is set."""
+    required = [*secrets, *required_plain]
+    present = [name for name in required if env.get(f"{prefix}_{name}")]
+    if not present:
+        return None
+    missing = [f"{prefix}_{name}" for name in required if name not in present]
+    if missing:
+        raise ConfigError(f"{prefix.lower()} is half configured: set {', '.join(missing)} "
+                          f"(or unset {', '.join(f'{prefix}_{n}' for n in present)} to disable it)")
+    values: dict[str, object] = {name.lower(): Secret(env[f"{prefix}_{name}"]) for name in secrets}
+    for name in plain:
+        if env.get(f"{prefix}_{name}"):
+            values[name.lower()] = env[f"{prefix}_{name}"].rstrip("/")
+    return kind(**values)

@@ -1,0 +1,240 @@
+"""The gateway's own state in SQLite: deduplication and the inbox, the outbox, contacts, and the
+web chat's mailbox.
+
+Nothing here is in clear that could identify a person: conversations are keyed by pseudonym,
+message IDs by a keyed hash, and the few things that must be kept to reply (the inbound message
+until it is processed, the API call until it is delivered, the address while the conversation
+is recent) are sealed with the gateway's key. Methods are synchronous and short; the gateway
+runs them on one worker thread so that the event loop never blocks on the disk.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+PRAGMA journal_mode = WAL;
+CREATE TABLE IF NOT EXISTS inbox (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,          -- keyed hash of channel + platform message ID
+    conversation TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    envelope BLOB,                     -- sealed inbound message; NULL once processed
+    status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt REAL NOT NULL,
+    received REAL NOT NULL,
+    expires REAL NOT NULL              -- when the deduplication record may go
+);
+CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (status, conversation, id);
+CREATE INDEX IF NOT EXISTS inbox_expires ON inbox (expires);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY,
+    conversation TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    call BLOB NOT NULL,                -- sealed API call (it names the recipient)
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt REAL NOT NULL,
+    created REAL NOT NULL,
+    last_error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS outbox_conversation ON outbox (conversation, id);
+CREATE TABLE IF NOT EXISTS contacts (
+    conversation TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    envelope BLOB NOT NULL,            -- sealed platform address and routing data
+    last_seen REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS mailbox (
+    id INTEGER PRIMARY KEY,
+    conversation TEXT NOT NULL,
+    message TEXT NOT NULL,             -- a bot or operator reply for the web chat, as JSON
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mailbox_conversation ON mailbox (conversation, id);
+CREATE TABLE IF NOT EXISTS options (
+    conversation TEXT PRIMARY KEY,
+    payloads TEXT NOT NULL,            -- JSON list: what "1", "2", ... mean on a numbered channel
+    created REAL NOT NULL
+);
+"""
+
+
+TABLES = ("inbox", "outbox", "contacts", "mailbox", "options")
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    id: int
+    conversation: str
+    channel: str
+    envelope: bytes
+    attempts: int
+    received: float
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    conversation: str
+    channel: str
+    call: bytes
+    attempts: int
+    created: float
+
+
+class GatewayStore:
+    def __init__(self, path: Path | str) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _tx(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> list[sqlite3.Cursor]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cursors = [self._db.execute(sql, args) for sql, args in statements]
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            return cursors
+
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # inbox and deduplication
+
+    def accept(self, key: str, conversation: str, channel: str, envelope: bytes,
+               now: float, expires: float) -> int | None:
+        """Record a new inbound message; None if this message ID was seen before (a redelivery)."""
+        (cursor,) = self._tx([(
+            "INSERT OR IGNORE INTO inbox (key, conversation, channel, envelope, next_attempt, received,"
+            " expires) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (key, conversation, channel, envelope, now, now, expires))])
+        return cursor.lastrowid if cursor.rowcount == 1 else None
+
+    def due_inbox(self, now: float, busy: Iterable[str], limit: int) -> list[InboxRow]:
+        """The oldest pending message of each conversation that is due and not being processed."""
+        rows = self._query(
+            "SELECT id, conversation, channel, envelope, attempts, received, next_attempt FROM inbox"
+            " WHERE id IN (SELECT MIN(id) FROM inbox WHERE status = 'pending' GROUP BY conversation)"
+            " ORDER BY id")
+        skip = set(busy)
+        due = [InboxRow(*row[:6]) for row in rows if row[6] <= now and row[1] not in skip]
+        return due[:limit]
+
+    def complete_inbox(self, row_id: int | None, outbox: Sequence[tuple[str, str, bytes]],
+                       mailbox: Sequence[tuple[str, str]], now: float,
+                       options: tuple[str, list[str]] | None = None) -> None:
+        """Mark a message processed and queue its replies, in one transaction: nothing is lost
+        or sent twice if the gateway stops in between."""
+        statements: list[tuple[str, Sequence[Any]]] = []
+        if row_id is not None:
+            statements.append(("UPDATE inbox SET status = 'done', envelope = NULL WHERE id = ?", (row_id,)))
+        statements += [("INSERT INTO outbox (conversation, channel, call, next_attempt, created)"
+                         " VALUES (?, ?, ?, ?, ?)", (conv, channel, call, now, now))
+                       for conv, channel, call in outbox]
+        statements += [("INSERT INTO mailbox (conversation, message, created) VALUES (?, ?, ?)",
+                        (conv, message, now)) for conv, message in mailbox]
+        if options is not None:
+            statements.append(("INSERT INTO options (conversation, payloads, created) VALUES (?, ?, ?)"
+                               " ON CONFLICT(conversation) DO UPDATE SET payloads = excluded.payloads,"
+                               " created = excluded.created", (options[0], json.dumps(options[1]), now)))
+        self._tx(statements)
+
+    def options(self, conversation: str) -> list[str]:
+        rows = self._query("SELECT payloads FROM options WHERE conversation = ?", (conversation,))
+        return list(json.loads(rows[0][0])) if rows else []
+
+    def retry_inbox(self, row_id: int, next_attempt: float) -> None:
+        self._tx([("UPDATE inbox SET attempts = attempts + 1, next_attempt = ? WHERE id = ?",
+                   (next_attempt, row_id))])
+
+    def inbox_status(self, row_id: int) -> str | None:
+        rows = self._query("SELECT status FROM inbox WHERE id = ?", (row_id,))
+        return rows[0][0] if rows else None
+
+    # outbox
+
+    def enqueue(self, conversation: str, channel: str, calls: Sequence[bytes], now: float) -> None:
+        self._tx([("INSERT INTO outbox (conversation, channel, call, next_attempt, created)"
+                   " VALUES (?, ?, ?, ?, ?)", (conversation, channel, call, now, now)) for call in calls])
+
+    def due_outbox(self, now: float, busy: Iterable[str], limit: int) -> list[OutboxRow]:
+        """The oldest queued call of each conversation, if due: replies keep their order."""
+        rows = self._query(
+            "SELECT id, conversation, channel, call, attempts, created, next_attempt FROM outbox"
+            " WHERE id IN (SELECT MIN(id) FROM outbox GROUP BY conversation) ORDER BY id")
+        skip = set(busy)
+        due = [OutboxRow(*row[:6]) for row in rows if row[6] <= now and row[1] not in skip]
+        return due[:limit]
+
+    def next_outbox_time(self) -> float | None:
+        rows = self._query("SELECT MIN(next_attempt) FROM outbox")
+        return rows[0][0]
+
+    def next_inbox_time(self) -> float | None:
+        rows = self._query("SELECT MIN(next_attempt) FROM inbox WHERE status = 'pending'")
+        return rows[0][0]
+
+    def delivered(self, row_id: int) -> None:
+        self._tx([("DELETE FROM outbox WHERE id = ?", (row_id,))])
+
+    def reschedule(self, row_id: int, next_attempt: float, error: str) -> None:
+        self._tx([("UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ?"
+                   " WHERE id = ?", (next_attempt, error, row_id))])
+
+    def backlog(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM outbox")[0][0])
+
+    # contacts (to reach a person again: operator replies, retries after a restart)
+
+    def remember(self, conversation: str, channel: str, envelope: bytes, now: float) -> None:
+        self._tx([("INSERT INTO contacts (conversation, channel, envelope, last_seen) VALUES (?, ?, ?, ?)"
+                   " ON CONFLICT(conversation) DO UPDATE SET envelope = excluded.envelope,"
+                   " last_seen = excluded.last_seen", (conversation, channel, envelope, now))])
+
+    def contact(self, conversation: str) -> tuple[str, bytes] | None:
+        rows = self._query("SELECT channel, envelope FROM contacts WHERE conversation = ?", (conversation,))
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    # web chat mailbox
+
+    def mailbox_after(self, conversation: str, after: int) -> list[tuple[int, dict[str, Any]]]:
+        rows = self._query("SELECT id, message FROM mailbox WHERE conversation = ? AND id > ? ORDER BY id",
+                           (conversation, after))
+        return [(row_id, json.loads(message)) for row_id, message in rows]
+
+    # retention and deletion
+
+    def purge(self, now: float, keep_seconds: float) -> dict[str, int]:
+        """Drop expired deduplication records, and contacts and mailboxes idle for ``keep_seconds``."""
+        cutoff = now - keep_seconds
+        inbox, contacts, mailbox = self._tx([
+            ("DELETE FROM inbox WHERE expires < ? AND status = 'done'", (now,)),
+            ("DELETE FROM contacts WHERE last_seen < ?", (cutoff,)),
+            ("DELETE FROM mailbox WHERE created < ?", (cutoff,)),
+            ("DELETE FROM options WHERE created < ?", (cutoff,)),
+        ])[:3]
+        return {"inbox": inbox.rowcount, "contacts": contacts.rowcount, "mailbox": mailbox.rowcount}
+
+    def forget(self, conversation: str) -> dict[str, int]:
+        """Everything the gateway holds about one conversation, for "delete my data"."""
+        cursors = self._tx([(f"DELETE FROM {table} WHERE conversation = ?", (conversation,))  # noqa: S608
+                            for table in TABLES])
+        return dict(zip(TABLES, (c.rowcount for c in cursors), strict=True))

@@ -1,0 +1,134 @@
+"""Telegram: recorded updates through the real gateway, outbound calls against a fake Bot API."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from channels.base import WebhookRequest
+from channels.keys import Secret
+from channels.models import Button, Outbound
+from channels.settings import TelegramSettings
+from channels.telegram import MAX_TEXT, SECRET_HEADER, Telegram
+from tests.channels.conftest import Case, assert_not_logged, fuzz, payload, run_cases, settle
+
+TOKEN = "7000000001:AAF-test-bot-token-0123456789abcdef"
+SECRET_TOKEN = "tg-secret-token-for-tests_0123"
+PATH = "/webhooks/telegram"
+USER = "5512345678"
+
+
+def env(api_url: str) -> dict[str, str]:
+    return {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_SECRET_TOKEN": SECRET_TOKEN, "TELEGRAM_API_BASE": api_url}
+
+
+def sign(body: bytes, how: str) -> dict[str, str]:
+    return {"valid": {SECRET_HEADER: SECRET_TOKEN}, "missing": {},
+            "forged": {SECRET_HEADER: "tg-secret-token-for-tests_0124"}}[how]
+
+
+def channel() -> Telegram:
+    return Telegram(TelegramSettings(bot_token=Secret(TOKEN), secret_token=Secret(SECRET_TOKEN)))
+
+
+CASES = [
+    Case("text message", payload("telegram", "text.json"), forwarded=("صاحب العمل أخذ جواز سفري",)),
+    Case("redelivered text is not answered twice", payload("telegram", "text.json")),
+    Case("button press", payload("telegram", "button.json"), forwarded=('/choose_language{"language":"es"}',)),
+    Case("voice note", payload("telegram", "voice.json"), forwarded=("/media_received",)),
+    Case("photo", payload("telegram", "photo.json"), forwarded=("/media_received",)),
+    Case("edited message ignored", payload("telegram", "edited.json")),
+    Case("group chat ignored", payload("telegram", "group.json")),
+    Case("membership update ignored", payload("telegram", "member.json")),
+    Case("missing secret", payload("telegram", "text.json").replace(b"804512001", b"804512101"),
+         status=401, signature="missing"),
+    Case("forged secret", payload("telegram", "text.json").replace(b"804512001", b"804512102"),
+         status=401, signature="forged"),
+    Case("invalid JSON", b'{"update_id": 1, "message": ', status=400),
+    Case("no update_id", payload("telegram", "no_update_id.json"), status=400),
+]
+
+
+async def test_webhook_cases(started, fake_api, fake_rasa, caplog) -> None:
+    client = await started(env(fake_api.url))
+    await run_cases(client, PATH, CASES, sign, fake_rasa, caplog)
+    senders = {item["sender"] for item in fake_rasa.received}
+    assert len(senders) == 1 and USER not in next(iter(senders)), "the sender must be pseudonymous"
+    assert_not_logged(caplog, TOKEN, SECRET_TOKEN, USER, "جواز")
+
+
+async def test_reply_reaches_the_bot_api_exactly(started, fake_api, fake_rasa) -> None:
+    client = await started(env(fake_api.url))
+    response = await client.post(PATH, data=payload("telegram", "text.json"), headers=sign(b"", "valid"))
+    assert response.status == 200
+    (request,) = await fake_api.wait_for(1)
+    assert request.path == f"/bot{TOKEN}/sendMessage"
+    assert request.json() == {
+        "chat_id": 5512345678, "text": "reply 1",
+        "reply_markup": {"inline_keyboard": [[{"text": "Yes", "callback_data": "/affirm"}],
+                                             [{"text": "No", "callback_data": "/deny"}]]},
+    }
+
+
+async def test_429_waits_for_retry_after(started, fake_api, fake_rasa) -> None:
+    fake_api.script = [(429, {"Retry-After": "1"}, {"ok": False, "error_code": 429})]
+    client = await started(env(fake_api.url))
+    await client.post(PATH, data=payload("telegram", "text.json"), headers=sign(b"", "valid"))
+    first, second = await fake_api.wait_for(2, timeout=10)
+    assert first.body == second.body
+    assert fake_api.requests[1] is second
+
+
+async def test_429_retry_after_in_body() -> None:
+    # Telegram also says how long to wait inside the JSON body
+    import aiohttp
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response({"ok": False, "parameters": {"retry_after": 7}}, status=429)
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", handler)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        tg = Telegram(TelegramSettings(Secret(TOKEN), Secret(SECRET_TOKEN), api_base=str(server.make_url(""))))
+        async with aiohttp.ClientSession() as session:
+            result = await tg.send(session, tg.render(Outbound("telegram", USER, "hi"))[0])
+        assert not result.ok and result.retry_after == 7.0
+    finally:
+        await server.close()
+
+
+def test_parse_is_pure_and_complete() -> None:
+    parsed = channel().parse(WebhookRequest("POST", "http://x" + PATH, {}, payload("telegram", "button.json")))
+    (message,) = parsed.messages
+    assert (message.kind, message.user_id, message.message_id) == ("button", USER, "804512002")
+
+
+def test_long_text_is_split_and_buttons_stay_on_the_last_part() -> None:
+    sentence = "Article 21 says that only an authorised official may confiscate your passport. "
+    text = sentence * 120
+    calls = channel().render(Outbound("telegram", USER, text, (Button("Yes", "/affirm"),)))
+    assert len(calls) == 3
+    texts = [call.json["text"] for call in calls]
+    assert all(len(t) <= MAX_TEXT for t in texts)
+    assert " ".join(texts) == text.strip()
+    assert all(t.endswith(".") for t in texts), "split at sentence ends"
+    assert "reply_markup" in calls[-1].json and all("reply_markup" not in c.json for c in calls[:-1])
+
+
+def test_payload_too_long_for_callback_data_is_dropped() -> None:
+    long_payload = "/ask_question" + json.dumps({"topic": "x" * 80})
+    (call,) = channel().render(Outbound("telegram", USER, "hi", (Button("A", long_payload), Button("B", "/b"))))
+    assert call.json["reply_markup"]["inline_keyboard"] == [[{"text": "B", "callback_data": "/b"}]]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_fuzz(started, fake_api, fake_rasa, seed) -> None:
+    client = await started(env(fake_api.url))
+    await fuzz(client, PATH, sign, fake_rasa, seed)
+    await settle(client)
+    assert fake_api.requests == []
