@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,3 +64,44 @@ def retriever(
     r.build(progress=False)
     r.warm_up()
     return r
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bot trained from bot/ (about 30 s), or the local model if it was trained on this data."""
+    from actions import runtime
+
+    stamp = runtime.MODEL_DIR / f"{runtime.MODEL_NAME}.fingerprint"
+    if runtime.model_path().exists() and stamp.exists() and stamp.read_text() == runtime.bot_fingerprint():
+        return runtime.model_path()
+    folder = tmp_path_factory.mktemp("model")
+    runtime.train_if_changed(model_dir=folder)
+    return runtime.model_path(folder)
+
+
+@pytest.fixture(scope="session")
+def running(model: Path, retriever: Retriever, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The real action server and Rasa server on 127.0.0.1 (free ports), shared by the session."""
+    from actions import runtime
+
+    var = tmp_path_factory.mktemp("var")
+    env = {"RIGHTS_INDEX_DIR": str(retriever.folder), "RIGHTS_VAR_DIR": str(var),
+           "RASA_TRACKER_DB": str(var / "tracker.sqlite3")}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        with runtime.servers(runtime.Ports(rasa=free_port(), actions=free_port()), model=model,
+                             timeout=180) as servers:
+            yield servers.ports
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -3,38 +3,16 @@ end-to-end run of both servers on 127.0.0.1 answering in several languages."""
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from actions import nlu_eval, runtime
-from knowledge.retriever import Retriever
 
 RASA = str(Path(sys.executable).with_name("rasa"))
 BOT = runtime.BOT_DIR
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bot trained from bot/ (about 30 s), or the local model if it was trained on this data."""
-    if runtime.model_path().exists() and (runtime.MODEL_DIR / f"{runtime.MODEL_NAME}.fingerprint").exists():
-        stamp = (runtime.MODEL_DIR / f"{runtime.MODEL_NAME}.fingerprint").read_text()
-        if stamp == runtime.bot_fingerprint():
-            return runtime.model_path()
-    folder = tmp_path_factory.mktemp("model")
-    runtime.train_if_changed(model_dir=folder)
-    return runtime.model_path(folder)
 
 
 def test_rasa_data_validate() -> None:
@@ -60,26 +38,6 @@ def test_heldout_intent_accuracy_per_language(model: Path) -> None:
     assert set(report) == {"en", "es", "fr", "ar"}
     for lang, row in report.items():
         assert row["accuracy"] >= 0.8, (lang, row)
-
-
-@pytest.fixture(scope="module")
-def running(model: Path, retriever: Retriever, tmp_path_factory: pytest.TempPathFactory,
-            ) -> Iterator[runtime.Ports]:
-    var = tmp_path_factory.mktemp("var")
-    env = {"RIGHTS_INDEX_DIR": str(retriever.folder), "RIGHTS_VAR_DIR": str(var),
-           "RASA_TRACKER_DB": str(var / "tracker.sqlite3")}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        with runtime.servers(runtime.Ports(rasa=_free_port(), actions=_free_port()), model=model,
-                             timeout=180) as servers:
-            yield servers.ports
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _texts(messages: list[dict[str, object]]) -> str:
