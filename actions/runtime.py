@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -38,6 +39,23 @@ class RuntimeProblem(KnowledgeError):
 class Ports:
     rasa: int = int(os.environ.get("RASA_PORT", "5005"))
     actions: int = int(os.environ.get("ACTION_PORT", "5055"))
+    gateway: int = int(os.environ.get("GATEWAY_PORT", "8080"))
+
+
+def gateway_secret(var: Path) -> str:
+    """GATEWAY_SECRET from the environment, else one made once for this machine in var/.
+
+    It keys the pseudonyms and seals stored addresses: changing it starts every conversation
+    afresh and makes queued replies unreadable, so a deployment sets it explicitly."""
+    if os.environ.get("GATEWAY_SECRET"):
+        return os.environ["GATEWAY_SECRET"]
+    path = var / "gateway.secret"
+    if not path.exists():
+        var.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
 
 
 def _bin(name: str) -> str:
@@ -132,8 +150,9 @@ class Running:
 
 @contextmanager
 def servers(ports: Ports | None = None, model: Path | None = None,
-            quiet: bool = True, timeout: float = 120) -> Iterator[Running]:
-    """Start the action server and the Rasa server on loopback; stop both on exit."""
+            quiet: bool = True, timeout: float = 120, gateway: bool = False) -> Iterator[Running]:
+    """Start the action server and the Rasa server on loopback (and the channels gateway, with
+    its web chat, if asked); stop them all on exit."""
     ports = ports or Ports()
     env = _env(ports)
     out = subprocess.DEVNULL if quiet else None
@@ -149,8 +168,18 @@ def servers(ports: Ports | None = None, model: Path | None = None,
              "--credentials", str(BOT_DIR / "credentials.yml")],
             cwd=REPO_DIR, env=env, stdout=out, stderr=out, start_new_session=True)
         procs.append(rasa)
+        if gateway:
+            var = Path(env["RASA_TRACKER_DB"]).parent
+            gateway_env = {**env, "GATEWAY_SECRET": gateway_secret(var), "GATEWAY_HOST": HOST,
+                           "GATEWAY_PORT": str(ports.gateway), "RASA_URL": f"http://{HOST}:{ports.rasa}",
+                           "GATEWAY_DB": env.get("GATEWAY_DB", str(var / "gateway.sqlite3"))}
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "channels"], cwd=REPO_DIR, env=gateway_env, stdout=out, stderr=out,
+                start_new_session=True))
         _wait_http(f"http://{HOST}:{ports.actions}/health", timeout, actions)
         _wait_http(f"http://{HOST}:{ports.rasa}/", timeout, rasa)
+        if gateway:
+            _wait_http(f"http://{HOST}:{ports.gateway}/healthz", timeout, procs[-1])
         yield Running(ports, [p.pid for p in procs])
     finally:
         for proc in procs:

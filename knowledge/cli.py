@@ -224,17 +224,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     retriever = _retriever(args)
     _ensure_index(retriever)
     runtime.train_if_changed()
-    print("starting the action server and the Rasa server on 127.0.0.1...", file=sys.stderr)
-    with runtime.servers(quiet=not args.verbose) as running:
+    print("starting the action server, the Rasa server and the gateway on 127.0.0.1...", file=sys.stderr)
+    with runtime.servers(quiet=not args.verbose, gateway=not args.no_gateway) as running:
         ports = running.ports
         print(f"Rasa REST channel: POST http://127.0.0.1:{ports.rasa}/webhooks/rest/webhook "
               '{"sender": "me", "message": "hello"}', file=sys.stderr)
+        if not args.no_gateway:
+            print(f"Web chat: open http://127.0.0.1:{ports.gateway}/chat in a browser "
+                  "(messaging platforms: see .env.example)", file=sys.stderr)
         if args.no_chat or not sys.stdin.isatty():
             print("running; Ctrl-C to stop", file=sys.stderr)
             while True:
                 time.sleep(3600)
         runtime.chat(ports)
     return 0
+
+
+def cmd_gateway(args: argparse.Namespace) -> int:
+    from channels import gateway
+    from channels.errors import ConfigError
+
+    try:
+        return gateway.main()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 def cmd_nlu_eval(args: argparse.Namespace) -> int:
@@ -329,7 +343,12 @@ def build_parser() -> argparse.ArgumentParser:
     with_index(run)
     run.add_argument("--no-chat", action="store_true", help="only run the servers")
     run.add_argument("--verbose", action="store_true", help="show the servers' logs")
+    run.add_argument("--no-gateway", action="store_true", help="do not start the channels gateway")
     run.set_defaults(func=cmd_run)
+
+    gateway = sub.add_parser("gateway", help="run only the channels gateway (configured from the "
+                             "environment, see .env.example), talking to the Rasa server at RASA_URL")
+    gateway.set_defaults(func=cmd_gateway)
 
     nlu = sub.add_parser("nlu-eval", help="intent accuracy per language on held-out examples")
     nlu.add_argument("--model", help="a trained model (default: train bot/ if needed)")
