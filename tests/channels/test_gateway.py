@@ -15,7 +15,7 @@ from channels.gateway import Gateway, QuietAccessLogger
 from channels.keys import Keys, Secret
 from channels.settings import Settings
 from channels.store import GatewayStore
-from tests.channels.conftest import SECRET, payload, settle, settings_for
+from tests.channels.conftest import SECRET, payload, settings_for, settle
 from tests.channels.test_telegram import PATH, env, sign
 
 TEXT = payload("telegram", "text.json")
