@@ -27,13 +27,15 @@ from aiohttp.abc import AbstractAccessLogger
 
 from channels import rasa
 from channels.base import Channel, WebhookRequest, transport_failure
+from channels.cases import Case, CaseError, CaseStore
 from channels.errors import Rejected
 from channels.keys import Keys
-from channels.models import ApiCall, Inbound, SendResult
+from channels.models import ApiCall, Inbound, Outbound, SendResult
 from channels.observability import Metrics, log_event, short
 from channels.registry import build_channels
 from channels.settings import Settings
 from channels.store import GatewayStore, InboxRow, OutboxRow
+from channels.tracker import TrackerEvents
 
 T = TypeVar("T")
 MEDIA_INTENT = "/media_received"
@@ -55,6 +57,8 @@ class Gateway:
         self.settings = settings
         self.keys = Keys(settings.secret)
         self.store = GatewayStore(settings.db_path)
+        self.cases = CaseStore(settings.cases_db_url)
+        self.tracker = TrackerEvents(settings.tracker_db_url) if settings.tracker_db_url else None
         self.channels = build_channels(settings) if channels is None else channels
         self.metrics = Metrics()
         self.clock = clock
@@ -108,6 +112,9 @@ class Gateway:
         if self.session is not None:
             await self.session.close()
         self._db_thread.submit(self.store.close).result()
+        self._db_thread.submit(self.cases.close).result()
+        if self.tracker is not None:
+            self._db_thread.submit(self.tracker.close).result()
         self._db_thread.shutdown(wait=True)
 
     def _spawn(self, coro: Awaitable[None]) -> None:
@@ -215,6 +222,14 @@ class Gateway:
                 number = int(text.strip())
                 if 1 <= number <= len(choices):
                     text = choices[number - 1]
+            case = await self.db(self.cases.active_case, row.conversation)
+            if case is not None:
+                await self.db(self.cases.append, case.id, "person", _readable(message))
+                if case.status == "claimed":  # a person from the hotline has it: the bot stays silent
+                    await self.db(self.store.complete_inbox, row.id, [], [], self.clock())
+                    log_event("held_for_operator", channel=message.channel, conversation=short(row.conversation),
+                              case=case.id)
+                    return
             try:
                 assert self.session is not None
                 replies = await rasa.converse(self.session, self.settings.rasa_url, row.conversation, text)
@@ -225,6 +240,15 @@ class Gateway:
                 await self.db(self.store.retry_inbox, row.id, self.clock() + backoff(row.attempts))
                 return
             outbound = rasa.to_outbound(replies, message.channel, message.user_id, message.reply_to)
+            found = rasa.directives(replies)
+            if found.get("forget"):
+                await self.forget(row.conversation)
+                case = None
+            if isinstance(found.get("handoff"), dict):
+                await self._handoff(row.conversation, message.channel, found["handoff"])
+            elif case is not None:
+                for reply in outbound:
+                    await self.db(self.cases.append, case.id, "bot", reply.text)
             await self.deliver(row.conversation, channel, outbound, inbox_row=row.id)
             self.metrics.reply_latency.labels(message.channel).observe(max(0.0, self.clock() - row.received))
         finally:
@@ -252,6 +276,40 @@ class Gateway:
         await self.db(self.store.complete_inbox, inbox_row, calls, mailbox, self.clock(), options)
         if calls:
             self._wake_outbox.set()
+
+    # hotline cases, operators' replies, deletion
+
+    async def _handoff(self, conversation: str, channel: str, data: dict[str, Any]) -> int:
+        """Open (or raise) a case from the summary an action sent with a ``handoff`` directive."""
+        transcript = [(str(a), str(t), float(at)) for a, t, at in data.get("transcript") or []
+                      if a in ("person", "bot")]
+        case_id = await self.db(
+            self.cases.open_case, conversation, channel, str(data.get("language") or "en")[:8],
+            str(data.get("category") or "")[:32], str(data.get("topic") or "")[:64],
+            [str(c) for c in data.get("citations") or []][:10], str(data.get("summary") or ""), transcript)
+        log_event("case_opened", channel=channel, conversation=short(conversation), case=case_id,
+                  category=str(data.get("category") or "request"))
+        return case_id
+
+    async def reply_as_operator(self, case: Case, text: str) -> None:
+        """Send an operator's words to the person through their own channel."""
+        contact = await self.db(self.store.contact, case.conversation)
+        channel = self.channels.get(case.channel)
+        if contact is None or channel is None:
+            raise CaseError("this person can no longer be reached here (their channel is off, or their "
+                            "address was deleted)")
+        address = self.keys.open(contact[1])
+        message = Outbound(case.channel, str(address["user_id"]), text, reply_to=dict(address.get("reply_to") or {}))
+        await self.deliver(case.conversation, channel, [message])
+
+    async def forget(self, conversation: str) -> dict[str, int]:
+        """Delete everything about one conversation in every store: "delete my data"."""
+        removed = await self.db(self.store.forget, conversation)
+        removed["cases"] = await self.db(self.cases.forget, conversation)
+        if self.tracker is not None:
+            removed["tracker_events"] = await self.db(self.tracker.forget, conversation)
+        log_event("data_deleted", conversation=short(conversation), **removed)
+        return removed
 
     # outbound
 
@@ -314,10 +372,20 @@ class Gateway:
 
     async def _purge_loop(self) -> None:
         while True:
-            removed = await self.db(self.store.purge, self.clock(), self.settings.retention_days * 86400)
+            removed = await self.retention()
             if any(removed.values()):
                 log_event("retention_purge", **removed)
             await asyncio.sleep(PURGE_EVERY)
+
+    async def retention(self) -> dict[str, int]:
+        """Delete what is older than the retention period in every store (runs every hour)."""
+        keep = self.settings.retention_days * 86400
+        now = self.clock()
+        removed = await self.db(self.store.purge, now, keep)
+        removed.update(await self.db(self.cases.purge, now - keep))
+        if self.tracker is not None:
+            removed["tracker_events"] = await self.db(self.tracker.purge, now - keep)
+        return removed
 
     # operations
 
@@ -331,6 +399,13 @@ class Gateway:
     async def _metrics(self, request: web.Request) -> web.Response:
         self.metrics.backlog.set(await self.db(self.store.backlog))
         return web.Response(body=self.metrics.render(), content_type="text/plain")
+
+
+def _readable(message: Inbound) -> str:
+    """The person's message as the operator's transcript shows it."""
+    if message.kind == "media":
+        return "[a photo, voice note or file, not kept]"
+    return message.text
 
 
 class QuietAccessLogger(AbstractAccessLogger):

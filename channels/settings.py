@@ -66,6 +66,9 @@ class Settings:
     dedupe_days: float = 7.0
     outbox_max_age_hours: float = 24.0
     retention_days: float = 30.0
+    cases_db_url: str = f"sqlite:///{REPO_DIR / 'var' / 'cases.sqlite3'}"
+    # Rasa's tracker store, so that "delete my data" and retention reach it ("" = not reachable)
+    tracker_db_url: str = ""
     webchat: bool = True
     whatsapp: WhatsAppSettings | None = None
     messenger: MessengerSettings | None = None
@@ -92,6 +95,8 @@ class Settings:
             dedupe_days=_float(env, "GATEWAY_DEDUPE_DAYS", 7.0),
             outbox_max_age_hours=_float(env, "GATEWAY_OUTBOX_MAX_AGE_HOURS", 24.0),
             retention_days=_float(env, "RETENTION_DAYS", 30.0),
+            cases_db_url=env.get("CASES_DB_URL", f"sqlite:///{REPO_DIR / 'var' / 'cases.sqlite3'}"),
+            tracker_db_url=env.get("TRACKER_DB_URL", ""),
             webchat=_bool(env, "WEBCHAT_ENABLED", True),
             whatsapp=_group(env, WhatsAppSettings, "WHATSAPP",
                             secrets=("APP_SECRET", "VERIFY_TOKEN", "ACCESS_TOKEN"), plain=("API_BASE",)),

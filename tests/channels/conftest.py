@@ -125,6 +125,7 @@ async def fake_rasa() -> Any:
 
 def settings_for(tmp_path: Path, rasa_url: str, **overrides: Any) -> Settings:
     env = {"GATEWAY_SECRET": SECRET, "GATEWAY_DB": str(tmp_path / "gateway.sqlite3"),
+           "CASES_DB_URL": f"sqlite:///{tmp_path / 'cases.sqlite3'}",
            "RASA_URL": rasa_url, "WEBCHAT_ENABLED": "false"}
     env.update({key: str(value) for key, value in overrides.items()})
     return Settings.from_env(env)
