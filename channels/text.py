@@ -17,7 +17,7 @@ GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
 GSM7_SINGLE, GSM7_PART = 160, 153
 UCS2_SINGLE, UCS2_PART = 70, 67
 
-_BREAKS = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?।。؟])\s+"), re.compile(r"\s+"))
+_BREAKS = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?।。؟۔])\s+"), re.compile(r"\s+"))
 
 
 def split_text(text: str, limit: int, measure=len) -> list[str]:  # type: ignore[no-untyped-def]
@@ -52,7 +52,7 @@ def split_text(text: str, limit: int, measure=len) -> list[str]:  # type: ignore
     # one unbreakable run: cut it
     parts, current = [], ""
     for char in text:
-        if measure(current + char) > limit:
+        if current and measure(current + char) > limit:
             parts.append(current)
             current = ""
         current += char
@@ -81,15 +81,24 @@ def ucs2_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def _segments(text: str, gsm: bool) -> int:
+    """Segments needed, packing whole characters: a two-unit character (an extension character
+    in GSM-7, an emoji in UCS-2) never straddles two segments, as phones cannot split it."""
+    sizes = [gsm7_length(char) if gsm else ucs2_length(char) for char in text]
+    single, part = (GSM7_SINGLE, GSM7_PART) if gsm else (UCS2_SINGLE, UCS2_PART)
+    if sum(sizes) <= single:
+        return 1
+    count, used = 1, 0
+    for size in sizes:
+        if used + size > part:
+            count, used = count + 1, 0
+        used += size
+    return count
+
+
 def sms_segments(text: str) -> int:
     """How many SMS segments ``text`` needs: GSM-7 if every character allows it, else UCS-2."""
-    if is_gsm7(text):
-        length, single, part = gsm7_length(text), GSM7_SINGLE, GSM7_PART
-    else:
-        length, single, part = ucs2_length(text), UCS2_SINGLE, UCS2_PART
-    if length <= single:
-        return 1
-    return -(-length // part)
+    return _segments(text, is_gsm7(text))
 
 
 def split_sms(text: str, max_segments: int) -> list[str]:
@@ -97,8 +106,5 @@ def split_sms(text: str, max_segments: int) -> list[str]:
 
     The encoding is decided on the whole text, as a phone would: one Arabic letter makes the
     whole message UCS-2, where a segment holds 67 characters instead of 153."""
-    if is_gsm7(text):
-        limit, measure = (GSM7_SINGLE if max_segments == 1 else GSM7_PART * max_segments), gsm7_length
-    else:
-        limit, measure = (UCS2_SINGLE if max_segments == 1 else UCS2_PART * max_segments), ucs2_length
-    return split_text(text, limit, measure)
+    gsm = is_gsm7(text)
+    return split_text(text, max_segments, lambda part: _segments(part, gsm))
