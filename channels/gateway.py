@@ -93,6 +93,9 @@ class Gateway:
             from channels import webchat
 
             webchat.register(app, self)
+        from channels import console
+
+        console.register(app, self)
         app.on_startup.append(self._startup)
         app.on_cleanup.append(self._cleanup)
         return app

@@ -251,6 +251,12 @@ def cmd_gateway(args: argparse.Namespace) -> int:
         return 2
 
 
+def cmd_operator_add(args: argparse.Namespace) -> int:
+    from channels import console
+
+    return console.main(["add-operator", args.username])
+
+
 def cmd_nlu_eval(args: argparse.Namespace) -> int:
     from actions import nlu_eval, runtime
 
@@ -349,6 +355,13 @@ def build_parser() -> argparse.ArgumentParser:
     gateway = sub.add_parser("gateway", help="run only the channels gateway (configured from the "
                              "environment, see .env.example), talking to the Rasa server at RASA_URL")
     gateway.set_defaults(func=cmd_gateway)
+
+    operator = sub.add_parser("operator", help="manage hotline operators (console accounts)").add_subparsers(
+        dest="operator_command", required=True, metavar="ACTION")
+    add = operator.add_parser("add", help="add an operator (asks for the password twice, or reads "
+                              "OPERATOR_PASSWORD)")
+    add.add_argument("username")
+    add.set_defaults(func=cmd_operator_add)
 
     nlu = sub.add_parser("nlu-eval", help="intent accuracy per language on held-out examples")
     nlu.add_argument("--model", help="a trained model (default: train bot/ if needed)")

@@ -1,0 +1,468 @@
+"""The operator console through the real gateway: Telegram for the person's side (fake Bot API),
+the fake Rasa server for the assistant, and an aiohttp client for the operator's browser."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from channels import cases, console
+from channels.cases import CaseStore, OperatorSession
+from channels.console import COOKIE, CSP, HEADERS, age, register
+from channels.gateway import Gateway, QuietAccessLogger
+from channels.telegram import SECRET_HEADER
+from tests.channels.conftest import assert_not_logged, gateway_of, payload, settings_for, settle
+from tests.channels.test_telegram import SECRET_TOKEN, TOKEN, USER, env
+
+OPERATOR, PASSWORD = "amal", "correct horse battery 7"
+OTHER, OTHER_PASSWORD = "bashir", "another long password 9"
+WRONG_PASSWORD = "correct horse battery 8"
+WEBHOOK = "/webhooks/telegram"
+REPLY = "We have called the embassy for you. Stay where you are; a caseworker will phone at 4 pm."
+NOTE = "Employer known to us from case 2023-17; escalate if no answer by Friday."
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+CASE_LINK = re.compile(r'href="/console/cases/(\d+)"')
+
+
+async def start_console(tmp_path: Path, rasa_url: str, api_url: str, **overrides: str) -> TestClient:
+    """The gateway with Telegram on, the console registered as Gateway.app() will, two operators."""
+    gateway = Gateway(settings_for(tmp_path, rasa_url, **{**env(api_url), **overrides}))
+    app = gateway.app()
+    register(app, gateway)
+    register(app, gateway)  # a second call (the gateway's own, once it makes it) changes nothing
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server(access_log_class=QuietAccessLogger)
+    client = TestClient(server)
+    await client.start_server()
+    await gateway.db(gateway.cases.add_operator, OPERATOR, PASSWORD)
+    await gateway.db(gateway.cases.add_operator, OTHER, OTHER_PASSWORD)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def quick_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheaper password hashing for these tests (every one signs in); the algorithm is the same."""
+    monkeypatch.setitem(cases.SCRYPT, "n", 2**10)
+
+
+@pytest.fixture
+async def started_console(tmp_path, fake_rasa, fake_api) -> Any:
+    clients: list[TestClient] = []
+
+    async def start(**overrides: str) -> TestClient:
+        client = await start_console(tmp_path, fake_rasa.url, fake_api.url, **overrides)
+        clients.append(client)
+        return client
+
+    yield start
+    for client in clients:
+        await client.close()
+
+
+def update(update_id: int, text: str) -> bytes:
+    """The recorded Telegram text update, as a new message from the same person."""
+    data = json.loads(payload("telegram", "text.json"))
+    data["update_id"] = update_id
+    data["message"]["message_id"] = update_id % 10000
+    data["message"]["text"] = text
+    return json.dumps(data, ensure_ascii=False).encode()
+
+
+async def person_writes(client: TestClient, update_id: int, text: str) -> None:
+    response = await client.post(WEBHOOK, data=update(update_id, text), headers={SECRET_HEADER: SECRET_TOKEN})
+    assert response.status == 200
+    await settle(client)
+
+
+async def open_case(client: TestClient, conversation: str = "telegram-0000", category: str = "documents",
+                    ago: float = 60.0, transcript: list[tuple[str, str, float]] | None = None,
+                    summary: str = "Employer holds her passport.", topic: str = "passport",
+                    citations: list[str] | None = None) -> int:
+    gateway = gateway_of(client)
+    now = time.time()
+    return await gateway.db(gateway.cases.open_case, conversation, "telegram", "ar", category, topic,
+                            citations if citations is not None else ["Domestic Workers Law, Art. 21"], summary,
+                            transcript or [("person", "my employer took my passport", now - ago)], now - ago)
+
+
+def conversation_of_user(client: TestClient) -> str:
+    return gateway_of(client).keys.pseudonym("telegram", USER)
+
+
+async def sign_in(client: TestClient, username: str = OPERATOR, password: str = PASSWORD) -> str:
+    """Sign in; the CSRF token the pages carry."""
+    response = await client.post("/console/login", data={"username": username, "password": password},
+                                 allow_redirects=False)
+    assert response.status == 303, await response.text()
+    page = await client.get("/console")
+    found = CSRF.search(await page.text())
+    assert found, "the queue page has no CSRF field"
+    return found.group(1)
+
+
+async def page(client: TestClient, path: str, status: int = 200) -> str:
+    response = await client.get(path, allow_redirects=False)
+    assert response.status == status, f"GET {path}: HTTP {response.status}"
+    return await response.text()
+
+
+async def act(client: TestClient, case_id: int, action: str, csrf: str | None, text: str | None = None,
+              **headers: str) -> Any:
+    data = {key: value for key, value in (("csrf", csrf), ("text", text)) if value is not None}
+    return await client.post(f"/console/cases/{case_id}/{action}", data=data, headers=headers,
+                             allow_redirects=False)
+
+
+async def state(client: TestClient, case_id: int) -> tuple[str, int, list[str]]:
+    """A case's status, transcript length and the audited actions: what a refused POST must not change."""
+    gateway = gateway_of(client)
+    case = await gateway.db(gateway.cases.get, case_id)
+    messages = await gateway.db(gateway.cases.messages, case_id)
+    log = await gateway.db(gateway.cases.audit_log, 200)
+    return case.status, len(messages), [row["action"] for row in log]
+
+
+# signing in
+
+
+async def test_sign_in_right_and_wrong_password(started_console) -> None:
+    client = await started_console()
+    form = await page(client, "/console/login")
+    assert 'name="username"' in form and 'type="password"' in form
+
+    for username, password in ((OPERATOR, WRONG_PASSWORD), ("nobody", PASSWORD), (OPERATOR, ""), ("", "")):
+        response = await client.post("/console/login", data={"username": username, "password": password},
+                                     allow_redirects=False)
+        assert response.status == 401, (username, password)
+        assert "wrong username or password" in await response.text()
+        assert "Set-Cookie" not in response.headers
+    assert await page(client, "/console", 303)  # still signed out
+
+    response = await client.post("/console/login", data={"username": OPERATOR, "password": PASSWORD},
+                                 allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == "/console"
+    queue = await page(client, "/console")
+    assert f"Signed in as <b>{OPERATOR}</b>" in queue
+    login_again = await client.get("/console/login", allow_redirects=False)
+    assert login_again.status == 303 and login_again.headers["Location"] == "/console"
+
+
+async def test_session_cookie_flags(started_console) -> None:
+    client = await started_console()
+    response = await client.post("/console/login", data={"username": OPERATOR, "password": PASSWORD},
+                                 allow_redirects=False)
+    (cookie,) = response.headers.getall("Set-Cookie")
+    assert cookie.startswith(f"{COOKIE}=")
+    attributes = {part.strip().split("=")[0].lower(): part.strip() for part in cookie.split(";")[1:]}
+    assert attributes["path"] == "Path=/console"
+    assert attributes["samesite"] == "SameSite=Strict"
+    assert "httponly" in attributes
+    assert "secure" not in attributes, "plain http here: a Secure cookie would never come back"
+    token = cookie.split(";")[0].split("=", 1)[1]
+    assert len(token) >= 40
+
+
+async def test_session_cookie_is_secure_behind_https(started_console) -> None:
+    client = await started_console(GATEWAY_PUBLIC_URL="https://hotline.example.org")
+    response = await client.post("/console/login", data={"username": OPERATOR, "password": PASSWORD},
+                                 allow_redirects=False)
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+
+
+async def test_pages_redirect_to_sign_in_without_a_session(started_console) -> None:
+    client = await started_console()
+    case_id = await open_case(client)
+    for path in ("/console", f"/console/cases/{case_id}", "/console/audit"):
+        response = await client.get(path, allow_redirects=False)
+        assert (response.status, response.headers["Location"]) == (303, "/console/login"), path
+        response = await client.get(path, allow_redirects=False, headers={"Cookie": f"{COOKIE}=forged-token"})
+        assert (response.status, response.headers["Location"]) == (303, "/console/login"), path
+    for action in ("claim", "reply", "note", "close"):
+        response = await act(client, case_id, action, "anything", "hello")
+        assert (response.status, response.headers["Location"]) == (303, "/console/login"), action
+    assert await state(client, case_id) == ("open", 1, [])
+
+
+async def test_sign_out_ends_the_session(started_console) -> None:
+    client = await started_console()
+    response = await client.post("/console/login", data={"username": OPERATOR, "password": PASSWORD},
+                                 allow_redirects=False)
+    token = response.cookies[COOKIE].value
+    csrf = CSRF.search(await page(client, "/console"))
+    assert csrf
+    response = await client.post("/console/logout", data={"csrf": csrf.group(1)}, allow_redirects=False)
+    assert (response.status, response.headers["Location"]) == (303, "/console/login")
+    assert await page(client, "/console", 303)
+    # the old token is dead on the server too, not only forgotten by this browser
+    response = await client.get("/console", allow_redirects=False, headers={"Cookie": f"{COOKIE}={token}"})
+    assert response.status == 303
+    log = await gateway_of(client).db(gateway_of(client).cases.audit_log, 10)
+    assert [row["action"] for row in log] == ["sign_out", "sign_in"]
+
+
+# the queue and the case page
+
+
+async def test_queue_is_most_urgent_first_then_oldest(started_console) -> None:
+    client = await started_console()
+    documents_old = await open_case(client, "telegram-a", "documents", ago=3600)
+    self_harm_new = await open_case(client, "telegram-b", "self_harm", ago=60)
+    violence_oldest = await open_case(client, "telegram-c", "violence", ago=7200)
+    violence_newer = await open_case(client, "telegram-d", "violence", ago=600)
+    request_oldest = await open_case(client, "telegram-e", "", ago=9000)
+    closed = await open_case(client, "telegram-f", "medical", ago=30)
+    gateway = gateway_of(client)
+    await gateway.db(gateway.cases.close_case, closed, OperatorSession(1, OPERATOR, "x"))
+    await gateway.db(gateway.cases.claim, violence_newer, OperatorSession(2, OTHER, "x"))
+    await sign_in(client)
+
+    queue = await page(client, "/console")
+    order = [int(found) for found in CASE_LINK.findall(queue)]
+    assert order == [self_harm_new, violence_oldest, violence_newer, documents_old, request_oldest]
+    rows = {int(m.group(1)): m.group(0) for m in re.finditer(r'<tr [^>]*><td><a href="/console/cases/(\d+)".*?</tr>',
+                                                             queue)}
+    assert "<td>violence</td>" in rows[violence_oldest] and "<td>2 h</td>" in rows[violence_oldest]
+    assert "<td>ar</td><td>telegram</td>" in rows[violence_oldest]
+    assert f"<td>claimed</td><td>{OTHER}</td>" in rows[violence_newer]
+    assert "<td>open</td><td></td>" in rows[documents_old]
+    assert "<td>request</td>" in rows[request_oldest]
+    assert '<meta http-equiv="refresh" content="20">' in queue
+
+
+async def test_claim_reply_note_close_and_the_audit_log(started_console, fake_api, fake_rasa, caplog) -> None:
+    caplog.set_level(logging.INFO)
+    client = await started_console()
+    await person_writes(client, 700001, "my employer took my passport")  # Telegram now knows the way back
+    assert len(fake_api.requests) == 1  # the assistant's answer
+    case_id = await open_case(client, conversation_of_user(client), "documents")
+    # a failed attempt with the password typed into the username field: it must not be logged either
+    await client.post("/console/login", data={"username": WRONG_PASSWORD, "password": OPERATOR})
+    csrf = await sign_in(client)
+
+    response = await act(client, case_id, "claim", csrf)
+    assert (response.status, response.headers["Location"]) == (303, f"/console/cases/{case_id}")
+    assert "Status</dt><dd>claimed by you" in await page(client, f"/console/cases/{case_id}")
+
+    response = await act(client, case_id, "reply", csrf, REPLY)
+    assert response.status == 303
+    sent = (await fake_api.wait_for(2))[1]
+    assert sent.path == f"/bot{TOKEN}/sendMessage"
+    assert sent.json() == {"chat_id": int(USER), "text": REPLY}
+
+    response = await act(client, case_id, "note", csrf, NOTE)
+    assert response.status == 303
+    await settle(client)
+    assert len(fake_api.requests) == 2, "a note is never sent to the person"
+    case_page = await page(client, f"/console/cases/{case_id}")
+    assert '<span class="author">Operator</span>' in case_page and f"<p dir=\"auto\">{REPLY}</p>" in case_page
+    assert '<li class="msg msg-note">' in case_page and NOTE in case_page
+    assert "Domestic Workers Law, Art. 21" in case_page and "Employer holds her passport." in case_page
+
+    response = await act(client, case_id, "close", csrf)
+    assert (response.status, response.headers["Location"]) == (303, "/console")
+    assert f"/console/cases/{case_id}" not in await page(client, "/console")
+    assert (await state(client, case_id))[0] == "closed"
+
+    gateway = gateway_of(client)
+    log = await gateway.db(gateway.cases.audit_log, 10)
+    assert [(row["operator"], row["action"], row["case_id"]) for row in reversed(log)] == [
+        (OPERATOR, "sign_in", None), (OPERATOR, "claim", case_id), (OPERATOR, "reply", case_id),
+        (OPERATOR, "note", case_id), (OPERATOR, "close", case_id)]
+    audit = await page(client, "/console/audit")
+    cells = re.findall(r"<td>(amal)</td><td>(\w+)</td><td>(?:<a href=\"/console/cases/(\d+)\")?", audit)
+    assert cells == [(OPERATOR, "close", str(case_id)), (OPERATOR, "note", str(case_id)),
+                     (OPERATOR, "reply", str(case_id)), (OPERATOR, "claim", str(case_id)),
+                     (OPERATOR, "sign_in", "")]
+    assert NOTE not in audit and REPLY not in audit
+
+    assert_not_logged(caplog, PASSWORD, WRONG_PASSWORD, REPLY, NOTE, USER, csrf)
+    events = [json.loads(r.getMessage())["event"] for r in caplog.records if r.getMessage().startswith("{")]
+    assert {"console_sign_in", "console_sign_in_refused", "console_action"} <= set(events)
+
+
+async def test_post_without_or_with_a_wrong_csrf_token_does_nothing(started_console, fake_api) -> None:
+    client = await started_console()
+    await person_writes(client, 700002, "hello")
+    case_id = await open_case(client, conversation_of_user(client))
+    csrf = await sign_in(client)
+    wrong = csrf[:-1] + ("A" if csrf[-1] != "A" else "B")
+    before = await state(client, case_id)
+    assert before == ("open", 1, ["sign_in"])
+    for action in ("claim", "reply", "note", "close"):
+        for token in (None, "", wrong, csrf[:10]):
+            response = await act(client, case_id, action, token, "text")
+            assert response.status == 403, (action, token)
+            assert "Nothing was done" in await response.text()
+    # the right token from another site, as a browser marks it, is refused as well
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        response = await act(client, case_id, "claim", csrf, **headers)
+        assert response.status == 403, headers
+    for token in (None, wrong):
+        data = {"csrf": token} if token else {}
+        response = await client.post("/console/logout", data=data, allow_redirects=False)
+        assert response.status == 403
+    await settle(client)
+    assert await state(client, case_id) == before
+    assert len(fake_api.requests) == 1  # only the assistant's first answer
+    assert await page(client, "/console")  # still signed in
+    # and the right token does work, so the refusals above were about the token
+    assert (await act(client, case_id, "claim", csrf)).status == 303
+
+
+async def test_reply_before_claim_and_other_refused_actions_are_409(started_console, fake_api) -> None:
+    client = await started_console()
+    await person_writes(client, 700003, "hello")
+    case_id = await open_case(client, conversation_of_user(client))
+    csrf = await sign_in(client)
+    before = await state(client, case_id)
+
+    response = await act(client, case_id, "reply", csrf, REPLY)
+    assert response.status == 409
+    assert "claim the case before replying" in await response.text()
+    assert await state(client, case_id) == before
+
+    gateway = gateway_of(client)
+    await gateway.db(gateway.cases.claim, case_id, OperatorSession(2, OTHER, "x"))
+    response = await act(client, case_id, "claim", csrf)
+    assert response.status == 409 and "claimed by another operator" in await response.text()
+    response = await act(client, case_id, "reply", csrf, REPLY)
+    assert response.status == 409
+    assert (await state(client, case_id))[1:] == (before[1], ["claim", "sign_in"])
+
+    await gateway.db(gateway.cases.close_case, case_id, OperatorSession(2, OTHER, "x"))
+    for action, text in (("note", NOTE), ("close", None), ("claim", None)):
+        response = await act(client, case_id, action, csrf, text)
+        assert response.status == 409, action
+        assert f"case {case_id} is closed" in await response.text()
+
+    response = await act(client, case_id, "note", csrf, "   ")
+    assert response.status == 400 and "empty" in await response.text()
+    await settle(client)
+    assert len(fake_api.requests) == 1
+    assert (await state(client, case_id))[1] == before[1]
+    assert await page(client, "/console/cases/99999", 404)
+
+
+async def test_everything_shown_is_escaped(started_console) -> None:
+    client = await started_console()
+    hostile = '<script>alert("x")</script>'
+    case_id = await open_case(client, category="<b>x</b>", topic="<i>t</i>", summary='<img src=x onerror="alert(1)">',
+                              citations=['"><svg onload=alert(2)>'],
+                              transcript=[("person", hostile, time.time()), ("bot", "a & b < c", time.time())])
+    await sign_in(client)
+    for path in ("/console", f"/console/cases/{case_id}"):
+        shown = await page(client, path)
+        for raw in ("<script>", "<b>x</b>", "<i>t</i>", "<img", "<svg"):
+            assert raw not in shown, (path, raw)
+    shown = await page(client, f"/console/cases/{case_id}")
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in shown
+    assert "a &amp; b &lt; c" in shown
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in shown
+
+
+async def test_security_headers_on_every_console_response(started_console) -> None:
+    client = await started_console()
+    case_id = await open_case(client)
+    responses = [await client.get("/console", allow_redirects=False),
+                 await client.get("/console/login"),
+                 await client.post("/console/login", data={"username": OPERATOR, "password": WRONG_PASSWORD})]
+    csrf = await sign_in(client)
+    responses += [await client.get("/console"), await client.get(f"/console/cases/{case_id}"),
+                  await client.get("/console/audit"), await client.get("/console/static/console.css"),
+                  await client.get("/console/cases/12345"), await client.get("/console/nothing-here"),
+                  await act(client, case_id, "claim", "wrong"), await act(client, case_id, "reply", csrf, "hi")]
+    assert [r.status for r in responses] == [303, 200, 401, 200, 200, 200, 200, 404, 404, 403, 409]
+    for response in responses:
+        for name, value in HEADERS.items():
+            assert response.headers.get(name) == value, (response.url, name)
+        if response.content_type == "text/html":
+            assert "<script" not in await response.text()
+    assert "default-src 'none'" in CSP and "script-src" not in CSP and "http" not in CSP
+    assert "frame-ancestors 'none'" in CSP and "form-action 'self'" in CSP
+    # the rest of the gateway keeps its own headers
+    assert "Content-Security-Policy" not in (await client.get("/healthz")).headers
+
+
+async def test_bot_is_silent_while_claimed_and_answers_again_after_close(started_console, fake_api,
+                                                                         fake_rasa) -> None:
+    client = await started_console()
+    await person_writes(client, 700010, "my employer took my passport")
+    assert [m["message"] for m in fake_rasa.received] == ["my employer took my passport"]
+    case_id = await open_case(client, conversation_of_user(client), transcript=[])
+    csrf = await sign_in(client)
+
+    await person_writes(client, 700011, "still open, not claimed")  # open: the assistant still answers
+    assert len(fake_rasa.received) == 2
+    assert (await act(client, case_id, "claim", csrf)).status == 303
+
+    await person_writes(client, 700012, '<script>alert("hi")</script> are you there?')
+    assert len(fake_rasa.received) == 2, "a claimed case's messages go to the operator, not to Rasa"
+    assert len(fake_api.requests) == 2, "and the assistant does not answer"
+    shown = await page(client, f"/console/cases/{case_id}")
+    assert "&lt;script&gt;alert(&quot;hi&quot;)&lt;/script&gt; are you there?" in shown
+    assert "<script>" not in shown
+    gateway = gateway_of(client)
+    messages = await gateway.db(gateway.cases.messages, case_id)
+    assert [m.author for m in messages][-1] == "person"
+
+    assert (await act(client, case_id, "close", csrf)).status == 303
+    await person_writes(client, 700013, "thank you")
+    assert [m["message"] for m in fake_rasa.received][-1] == "thank you"
+    assert len(fake_rasa.received) == 3
+    assert len(await gateway.db(gateway.cases.messages, case_id)) == len(messages), "closed: no more appends"
+
+
+# the command line
+
+
+async def test_add_operator_command_from_the_environment(tmp_path, monkeypatch, capsys) -> None:
+    url = f"sqlite:///{tmp_path / 'cases.sqlite3'}"
+    monkeypatch.setenv("CASES_DB_URL", url)
+    monkeypatch.setenv("OPERATOR_PASSWORD", PASSWORD)
+    monkeypatch.setattr(console.getpass, "getpass", lambda prompt="": pytest.fail("must not ask"))
+    assert console.main(["add-operator", "carol"]) == 0
+    out = capsys.readouterr()
+    assert "'carol' added" in out.out and PASSWORD not in out.out + out.err
+    assert console.main(["add-operator", "carol"]) == 2
+    assert "exists already" in capsys.readouterr().err
+    store = CaseStore(url)
+    try:
+        assert store.sign_in("carol", PASSWORD) is not None
+    finally:
+        store.close()
+
+
+async def test_add_operator_command_asks_twice(tmp_path, monkeypatch, capsys) -> None:
+    url = f"sqlite:///{tmp_path / 'cases.sqlite3'}"
+    monkeypatch.setenv("CASES_DB_URL", url)
+    monkeypatch.delenv("OPERATOR_PASSWORD", raising=False)
+    answers = iter([PASSWORD, WRONG_PASSWORD, "short", "short", PASSWORD, PASSWORD])
+    prompts: list[str] = []
+    monkeypatch.setattr(console.getpass, "getpass", lambda prompt="": prompts.append(prompt) or next(answers))
+    assert console.main(["add-operator", "dana"]) == 2
+    assert "differ" in capsys.readouterr().err
+    assert console.main(["add-operator", "dana"]) == 2
+    assert "at least 12 characters" in capsys.readouterr().err
+    assert console.main(["add-operator", "dana"]) == 0
+    assert len(prompts) == 6
+    store = CaseStore(url)
+    try:
+        assert store.sign_in("dana", WRONG_PASSWORD) is None
+        assert store.sign_in("dana", PASSWORD) is not None
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [(-5, "under a minute"), (59, "under a minute"), (60, "1 min"),
+                                                (3599, "59 min"), (3600, "1 h"), (5400, "1 h 30 min"),
+                                                (86400, "1 d"), (90000, "1 d 1 h")])
+def test_age_reads_like_a_person_would_say_it(seconds: float, shown: str) -> None:
+    assert age(seconds) == shown
