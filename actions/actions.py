@@ -8,9 +8,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import services
-from knowledge import answering
+from actions import handoff, services
+from knowledge import answering, safety
 from knowledge.corpus import COMPLETE_LANGUAGES
+from knowledge.triage import Urgency
 
 DomainDict = dict[str, Any]
 # A chosen language only gives way to a clear, longer message in another supported language.
@@ -108,9 +109,14 @@ class ActionAnswerQuestion(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         svc = services.get()
         lang = _lang(tracker)
-        events = _disclaimer_once(dispatcher, tracker)
         topic = _entity(tracker, "topic")
         text = _text(tracker)
+        if not text.startswith("/"):
+            # an emergency worded as a question ("they locked me in, what can I do?") gets triage
+            found = urgency(tracker)
+            if found.urgent:
+                return triage(dispatcher, tracker, found.category or "urgent", lang)
+        events = _disclaimer_once(dispatcher, tracker)
         if topic and text.startswith("/"):
             answer = answering.answer_topic(svc.retriever, topic, lang)
             if answer is None:
@@ -178,12 +184,55 @@ class ActionRecordFeedback(Action):
         return []
 
 
-class ActionDeleteMyData(Action):
-    """Deletes what the action server stores about this conversation and resets its slots.
+class ActionTriage(Action):
+    """An urgent situation: safety steps for it at once, with the rights that apply and a hotline,
+    an offer to talk to a person, and a case in the hotline's queue."""
 
-    Rasa's tracker events and the gateway's records are removed by the privacy job of the
-    handoff issue; this action removes the feedback rows and the remembered context.
-    """
+    def name(self) -> str:
+        return "action_triage"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        lang = _lang(tracker)
+        found = urgency(tracker)
+        return triage(dispatcher, tracker, found.category if found.urgent and found.category else "urgent", lang)
+
+
+def urgency(tracker: Tracker) -> Urgency:
+    """Is the latest message an emergency? Rules are per language, so the text's own language
+    (Hindi, Tagalog...) is used, not the language the answers are written in."""
+    text = _text(tracker)
+    if not text or text.startswith("/"):
+        return Urgency(False, None, 0.0, "payload")
+    svc = services.get()
+    return svc.urgency.detect(text, svc.identifier.identify(text).lang)
+
+
+def triage(dispatcher: CollectingDispatcher, tracker: Tracker, category: str, lang: str) -> list[EventType]:
+    message = safety.safety_message(category, lang, directory=services.get().hotlines)
+    dispatcher.utter_message(text=message.text, json_message={"citations": message.citations, "lang": lang})
+    dispatcher.utter_message(response="utter_urgent_safety")
+    dispatcher.utter_message(json_message=handoff.directive(tracker, category, lang, message.citations))
+    return [SlotSet("urgency", category), SlotSet("last_citations", message.citations)]
+
+
+class ActionHandoff(Action):
+    """The person asked for a human: queue the conversation for the hotline and say so."""
+
+    def name(self) -> str:
+        return "action_handoff"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        lang = _lang(tracker)
+        dispatcher.utter_message(response="utter_human_handoff")
+        dispatcher.utter_message(json_message=handoff.directive(
+            tracker, str(tracker.get_slot("urgency") or ""), lang, list(tracker.get_slot("last_citations") or [])))
+        return []
+
+
+class ActionDeleteMyData(Action):
+    """Deletes what the action server stores about this conversation, resets its slots, and asks
+    the gateway (a ``forget`` directive) to delete the tracker events, cases, outbox and
+    deduplication records once this reply is on its way."""
 
     def name(self) -> str:
         return "action_delete_my_data"
@@ -191,5 +240,6 @@ class ActionDeleteMyData(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         services.get().feedback.forget(tracker.sender_id)
         dispatcher.utter_message(response="utter_data_deleted")
+        dispatcher.utter_message(json_message={"forget": True})
         return [SlotSet("last_question", None), SlotSet("last_citations", []),
                 SlotSet("last_topic", None), SlotSet("article", None)]

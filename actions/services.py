@@ -16,6 +16,8 @@ from knowledge.corpus import COMPLETE_LANGUAGES, Corpus
 from knowledge.langid import LanguageIdentifier
 from knowledge.paths import REPO_DIR
 from knowledge.retriever import Retriever
+from knowledge.safety import HotlineDirectory
+from knowledge.triage import UrgencyDetector
 
 
 @dataclass
@@ -23,6 +25,8 @@ class Services:
     retriever: Retriever
     identifier: LanguageIdentifier
     feedback: FeedbackStore
+    urgency: UrgencyDetector
+    hotlines: HotlineDirectory = field(default_factory=HotlineDirectory.load)
     # restricted to the languages answers are written in, for very short first messages
     answer_identifier: LanguageIdentifier = field(
         default_factory=lambda: LanguageIdentifier(supported=COMPLETE_LANGUAGES))
@@ -36,7 +40,9 @@ class Services:
         var = Path(os.environ.get("RIGHTS_VAR_DIR", REPO_DIR / "var"))
         retriever = Retriever()
         retriever.warm_up()
-        return cls(retriever, LanguageIdentifier(), FeedbackStore(var / "feedback.sqlite3"))
+        urgency = UrgencyDetector(retriever.embedder, folder=Path(retriever.folder) / "triage")
+        urgency.warm_up()
+        return cls(retriever, LanguageIdentifier(), FeedbackStore(var / "feedback.sqlite3"), urgency)
 
 
 _lock = threading.Lock()

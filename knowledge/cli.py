@@ -38,6 +38,11 @@ def _ensure_index(retriever, quiet: bool = False) -> None:  # type: ignore[no-un
               f"-> {retriever.folder}", file=sys.stderr)
 
 
+def triage_folder(retriever) -> Path:  # type: ignore[no-untyped-def]
+    """The urgency model is cached beside the index it is used with."""
+    return Path(retriever.folder) / "triage"
+
+
 def cmd_corpus_check(args: argparse.Namespace) -> int:
     from knowledge.corpus import Corpus
 
@@ -99,8 +104,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     retriever.warm_up()
     from tqdm import tqdm
 
+    from knowledge.triage import UrgencyDetector
+
+    urgency = UrgencyDetector(retriever.embedder, folder=triage_folder(retriever))
+    urgency.warm_up()
     bar = tqdm(total=len(items), desc="evaluating", unit="msg", file=sys.stderr)
-    outcomes = evaluation.run(items, retriever, progress=lambda _i: bar.update(1))
+    outcomes = evaluation.run(items, retriever, progress=lambda _i: bar.update(1), urgency=urgency)
     bar.close()
     report = evaluation.summarize(outcomes)
     print(f"embedder: {args.embedder}; lexical weight {args.lexical_weight}; "
@@ -220,9 +229,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Everything a newcomer needs: model, index, servers on 127.0.0.1, and a chat."""
     from actions import runtime
+    from knowledge.triage import UrgencyDetector
 
     retriever = _retriever(args)
     _ensure_index(retriever)
+    # trained here (cached beside the index) so that the action server's first answer is quick
+    UrgencyDetector(retriever.embedder, folder=triage_folder(retriever)).warm_up()
     runtime.train_if_changed()
     print("starting the action server, the Rasa server and the gateway on 127.0.0.1...", file=sys.stderr)
     with runtime.servers(quiet=not args.verbose, gateway=not args.no_gateway) as running:

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from knowledge.corpus import document_id
 from knowledge.errors import KnowledgeError
@@ -21,6 +21,7 @@ from knowledge.langid import SUPPORTED, LanguageIdentifier
 from knowledge.retriever import SearchResult
 
 KEYS = ("recall@1", "recall@3", "recall@5", "mrr", "oos_refusal", "lang_id_accuracy", "n")
+URGENT_KEYS = ("urgent_recall", "urgent_precision")
 
 
 class Searcher(Protocol):
@@ -42,6 +43,7 @@ class Outcome:
     predicted_lang: str
     covered: bool
     ranked_docs: list[str]
+    urgent_predicted: bool | None = None
 
     def rank(self) -> int | None:
         for i, doc in enumerate(self.ranked_docs, 1):
@@ -87,7 +89,9 @@ def run(
     identifier: LanguageIdentifier | None = None,
     k: int = 10,
     progress: Callable[[int], None] | None = None,
+    urgency: Any = None,
 ) -> list[Outcome]:
+    """Search every item; with an ``urgency`` detector (knowledge.triage), also say if it is urgent."""
     identifier = identifier or LanguageIdentifier()
     outcomes = []
     for i, item in enumerate(items, 1):
@@ -97,7 +101,8 @@ def run(
         for hit in result.hits:
             if hit.document not in docs:
                 docs.append(hit.document)
-        outcomes.append(Outcome(item, lang, result.covered, docs))
+        urgent = None if urgency is None else bool(urgency.detect(item.text, lang).urgent)
+        outcomes.append(Outcome(item, lang, result.covered, docs, urgent))
         if progress:
             progress(i)
     return outcomes
@@ -121,6 +126,13 @@ def _score(outcomes: list[Outcome]) -> dict[str, float | int | None]:
     scores["lang_id_accuracy"] = mean(
         [1.0 if o.predicted_lang == o.item.lang else 0.0 for o in ident]
     )
+    labelled = [o for o in outcomes if o.item.urgent is not None and o.urgent_predicted is not None]
+    if labelled:
+        hits = sum(1 for o in labelled if o.item.urgent and o.urgent_predicted)
+        said = sum(1 for o in labelled if o.urgent_predicted)
+        really = sum(1 for o in labelled if o.item.urgent)
+        scores["urgent_recall"] = round(hits / really, 4) if really else None
+        scores["urgent_precision"] = round(hits / said, 4) if said else None
     scores["n"] = len(outcomes)
     return scores
 
@@ -139,11 +151,14 @@ def format_table(report: dict[str, object]) -> str:
             return "-"
         return str(value) if isinstance(value, int) else f"{value:.3f}"
 
-    header = ["lang", *KEYS]
-    rows = [["overall", *(cell(report["overall"][k]) for k in KEYS)]]  # type: ignore[index]
+    overall = report["overall"]
+    assert isinstance(overall, dict)
+    keys = [*KEYS[:-1], *(k for k in URGENT_KEYS if k in overall), KEYS[-1]]
+    header = ["lang", *keys]
+    rows = [["overall", *(cell(overall.get(k)) for k in keys)]]
     per = report["per_language"]
     assert isinstance(per, dict)
-    rows += [[lang, *(cell(scores[k]) for k in KEYS)] for lang, scores in per.items()]
+    rows += [[lang, *(cell(scores.get(k)) for k in keys)] for lang, scores in per.items()]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True))]
     lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]

@@ -66,6 +66,17 @@ def retriever(
     return r
 
 
+@pytest.fixture(scope="session")
+def urgency(retriever: Retriever) -> Any:
+    """The real urgency detector, trained once per session on knowledge/data/urgent.yaml and
+    cached beside the session's index, where the real action server finds it."""
+    from knowledge.triage import UrgencyDetector
+
+    detector = UrgencyDetector(retriever.embedder, folder=Path(retriever.folder) / "triage")
+    detector.warm_up()
+    return detector
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -86,7 +97,7 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def running(model: Path, retriever: Retriever, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def running(model: Path, retriever: Retriever, urgency: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The real action server and Rasa server on 127.0.0.1 (free ports), shared by the session."""
     from actions import runtime
 

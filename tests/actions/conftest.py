@@ -27,8 +27,8 @@ def domain() -> dict[str, Any]:
 
 
 @pytest.fixture()
-def svc(retriever: Retriever, tmp_path: Path) -> Iterator[services.Services]:
-    installed = services.Services(retriever, LanguageIdentifier(), FeedbackStore(tmp_path / "fb.sqlite3"))
+def svc(retriever: Retriever, urgency: Any, tmp_path: Path) -> Iterator[services.Services]:
+    installed = services.Services(retriever, LanguageIdentifier(), FeedbackStore(tmp_path / "fb.sqlite3"), urgency)
     services.use(installed)
     yield installed
     services.use(None)

@@ -26,14 +26,15 @@ def test_every_action_is_declared_in_the_domain(domain: dict[str, Any]) -> None:
     names = {cls().name() for cls in (
         actions.ActionDetectLanguage, actions.ActionSetLanguage, actions.ActionGreet,
         actions.ActionAnswerQuestion, actions.ActionExplainArticle, actions.ActionRecordFeedback,
-        actions.ActionDeleteMyData)}
+        actions.ActionDeleteMyData, actions.ActionTriage, actions.ActionHandoff)}
     assert names <= set(domain["actions"])
 
 
 def test_every_response_the_actions_use_exists_in_four_languages(domain: dict[str, Any]) -> None:
     used = ["utter_disclaimer", "utter_greet", "utter_not_covered", "utter_ask_feedback",
             "utter_ask_article_number", "utter_article_unknown", "utter_feedback_thanks",
-            "utter_data_deleted", "utter_language_set", "utter_choose_language", "utter_topics"]
+            "utter_data_deleted", "utter_language_set", "utter_choose_language", "utter_topics",
+            "utter_urgent_safety", "utter_human_handoff", "utter_media_unsupported"]
     for name in used:
         variants = domain["responses"][name]
         langs = {c["value"] for v in variants for c in v.get("condition", []) if c["name"] == "language"}
@@ -178,3 +179,64 @@ def test_delete_my_data_removes_feedback(
 
 def test_answer_language_helper() -> None:
     assert answering.answer_language("pt") == "en" and answering.answer_language("ar") == "ar"
+
+
+def _custom(dispatcher: CollectingDispatcher, key: str) -> Any:
+    return next(m["custom"][key] for m in dispatcher.messages if (m.get("custom") or {}).get(key) is not None)
+
+
+def test_triage_gives_safety_steps_cites_and_hands_over(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
+) -> None:
+    events = actions.ActionTriage().run(dispatcher, tracker("urgent_en"), domain)
+    first = dispatcher.messages[0]
+    assert first["custom"]["citations"] and "icrmw:art16" in first["custom"]["citations"]
+    assert "Local emergency services" in first["text"]
+    assert _responses(dispatcher) == ["utter_urgent_safety"], "then the offer to talk to a person"
+    handoff = _custom(dispatcher, "handoff")
+    assert handoff["category"] == "detention" and handoff["language"] == "en"
+    assert "icrmw:art16" in handoff["citations"] and handoff["summary"].startswith("detention")
+    assert [line[:2] for line in handoff["transcript"]] == [
+        ["person", "hello"], ["bot", "Hello! I can tell you what the UN Migrant Workers Convention says."],
+        ["person", "the police arrested me an hour ago and I am in a cell now, they want me to sign a paper "
+                   "I cannot read"]], "button payloads are not part of the transcript"
+    assert _slots(events)["urgency"] == "detention"
+
+
+def test_an_emergency_worded_as_a_question_gets_triage(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
+) -> None:
+    t = tracker("urgent_en", latest_message={"text": "my boss locked us inside the factory and we cannot get out, "
+                                                     "what can we do?", "intent": {"name": "ask_question"},
+                                             "entities": []})
+    actions.ActionAnswerQuestion().run(dispatcher, t, domain)
+    assert _custom(dispatcher, "handoff")["category"] in {"locked_in", "trafficking"}
+
+
+def test_a_question_about_the_rules_is_not_an_emergency(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
+) -> None:
+    t = tracker("urgent_en", latest_message={"text": "my friend was arrested last year, what are the rules?",
+                                             "intent": {"name": "ask_question"}, "entities": []})
+    actions.ActionAnswerQuestion().run(dispatcher, t, domain)
+    assert not any((m.get("custom") or {}).get("handoff") for m in dispatcher.messages)
+
+
+def test_request_human_hands_over_with_the_context(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
+) -> None:
+    t = tracker("urgent_en", slots={"last_citations": ["icrmw:art21"], "last_topic": "documents"},
+                latest_message={"text": "can I talk to a real person", "intent": {"name": "request_human"},
+                                "entities": []})
+    actions.ActionHandoff().run(dispatcher, t, domain)
+    assert _responses(dispatcher) == ["utter_human_handoff"]
+    handoff = _custom(dispatcher, "handoff")
+    assert handoff["citations"] == ["icrmw:art21"] and handoff["topic"] == "documents"
+    assert handoff["summary"].startswith("asked for a person")
+
+
+def test_delete_my_data_asks_the_gateway_to_forget(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
+) -> None:
+    actions.ActionDeleteMyData().run(dispatcher, tracker("question_es"), domain)
+    assert _custom(dispatcher, "forget") is True
