@@ -11,16 +11,18 @@ for "my friend was arrested last year, what are the rules?". Two signals, combin
 2. The multilingual encoder: a multinomial logistic regression on the E5 query vector, with one
    class per urgent category and one per near-miss topic (``data/urgent.yaml``). Near misses as
    their own classes separate "madam locks me in" from "can madam stop me going out on my day off"
-   better than a binary model: measured on a scenario-disjoint 5-fold split, precision at 97%
-   recall rose from 0.76 to 0.87. The urgency score is the summed probability of the urgent
-   classes; the category is the most probable urgent class.
+   better than a binary model: on a scenario-disjoint 5-fold split of an earlier version of the
+   data, precision at 97% recall rose from 0.76 to 0.87 (an SVM, an MLP and k-NN did no better
+   than the linear model). The urgency score is the summed probability of the urgent classes;
+   the category is the most probable urgent class.
 
-Either signal makes the message urgent. The model's threshold is chosen on out-of-fold
-predictions for a target recall (missing an emergency costs more than a false alarm).
+Either signal makes the message urgent. The model's threshold is chosen on scenario-disjoint
+out-of-fold predictions so that rules and model together reach a target recall (missing an
+emergency costs more than a false alarm).
 
 The model is trained at ``warm_up`` from ``data/urgent.yaml`` and cached in a folder as plain
-arrays (``urgency.npz``), keyed by a hash of that file, the embedder and the training recipe; a
-second ``warm_up`` with the same key loads it in milliseconds. ``python -m knowledge.triage``
+arrays (``urgency.npz``), keyed by a hash of that file, the embedder, the training recipe and the
+rules; a second ``warm_up`` with the same key loads it in milliseconds. ``python -m knowledge.triage``
 prints held-out recall and precision (k-fold, and per-language hold-out).
 """
 
@@ -55,7 +57,7 @@ C = 0.5
 # Recall of rules + model that the model's threshold is chosen for, on scenario-disjoint out-of-fold
 # predictions. Measured there: 0.985 / 0.980 / 0.975 recall at precision 0.79 / 0.84 / 0.86. Missing
 # an emergency costs more than a false alarm, but alarms on plain questions wear the hotline out.
-TARGET_RECALL = 0.975
+TARGET_RECALL = 0.95
 FOLDS = 5
 _URGENT, _NOT = "U:", "N:"
 
@@ -614,6 +616,34 @@ def train(examples: Sequence[Example], vectors: np.ndarray, key: str = "") -> Ur
 
 
 # -- the detector ---------------------------------------------------------------------------------
+# Questions about whether something is allowed, and signs that the danger is now, per language.
+# Measured: these turned five false alarms on the development set into questions without losing
+# an emergency (see README); they are deliberately short lists of common phrasings.
+ASKING_THRESHOLD = 0.9
+ASKS_IF_ALLOWED = re.compile("|".join([
+    r"\b(can|could|may) (he|she|they|my \w+|the \w+|police|an? \w+) (do|keep|take|hold) (that|this|it|my)\b",
+    r"\bis (this|that|it) (legal|allowed|normal|ok|okay|lawful|right)\b", r"\bare they allowed\b",
+    r"\b(es|eso es|esto es) (legal|normal)\b", r"\bpueden? hacer (eso|esto)\b", r"\bse puede\b",
+    r"\best-ce (légal|normal|permis)\b", r"\bont?-ils? le droit\b", r"\bpeu(t|vent)-ils? faire (ça|cela)\b",
+    r"\b(é|isso é) (legal|normal|permitido)\b", r"\bpode(m)? fazer isso\b",
+    r"هل (هذا|هاد|هذا الشي) (قانوني|طبيعي|مسموح)", r"هل يحق", r"هل يجوز", r"مسموح\s*؟",
+    r"\b(это|так) (законно|нормально)\b", r"\bимеют ли (они )?право\b",
+    r"合法吗|合理吗|正常吗|可以这样吗",
+    r"\bboleh(kah)? (dia|mereka)\b", r"\bapakah (itu|ini) (legal|sah|normal)\b",
+    r"\bpuwede (ba|po ba)\b", r"\blegal (ba|po ba)\b",
+    r"क्या (यह|ये) (कानूनी|सही|जायज़?) है", r"पाइन्छ\s*\?", r"\binaruhusiwa\b",
+    r"có (hợp pháp|được phép) không", r"ถูกกฎหมายไหม|ทำได้ไหม",
+]), re.IGNORECASE)
+NOW_OR_HELP = re.compile("|".join([
+    r"\b(right now|now|at the moment|currently|tonight|help me|please help|urgent|emergency)\b",
+    r"\b(ahora|ahorita|ayuda|auxilio|urgente|en este momento)\b",
+    r"\b(maintenant|en ce moment|au secours|aidez|urgent)\b", r"\b(agora|socorro|urgente)\b",
+    r"الآن|هلق|هلأ|حالا|ساعدوني|النجدة", r"\b(сейчас|срочно|помогите)\b", r"现在|救命|紧急",
+    r"\b(sekarang|tolong)\b", r"\b(ngayon|tulong)\b", r"अभी|बचाओ|मदद", r"এখন|বাঁচাও", r"अहिले|बचाउनु",
+    r"\b(sasa hivi|msaada)\b", r"\b(bây giờ|cứu)\b", r"ตอนนี้|ช่วยด้วย",
+]), re.IGNORECASE)
+
+
 def default_folder() -> Path:
     """Where the trained model is cached by default: beside the index (``var/triage``)."""
     return index_dir().parent / "triage"
@@ -700,12 +730,17 @@ class UrgencyDetector:
             return Urgency(False, None, 0.0, "empty")
         scores, cats = self.model.urgency(self._vector(text, vector)[None, :])
         score, model_category = float(scores[0]), cats[0]
+        # "they took my passport at a check, is that normal?": asking whether something was
+        # allowed, with no sign that the danger is now, is a question about the rules; it needs
+        # a near-certain model score to count as an emergency.
+        asking = ASKS_IF_ALLOWED.search(text) is not None and NOW_OR_HELP.search(text) is None
         rule = match_rules(text, lang)
-        if rule is not None:
+        if rule is not None and not asking:
             return Urgency(True, rule[0], score, f"rule:{rule[0]}:{rule[1]}")
-        if score >= self.model.threshold:
-            return Urgency(True, model_category, score, "model")
-        return Urgency(False, None, score, "model")
+        threshold = max(self.model.threshold, ASKING_THRESHOLD) if asking else self.model.threshold
+        if score >= threshold:
+            return Urgency(True, model_category if rule is None else rule[0], score, "model")
+        return Urgency(False, None, score, "model:asks-if-allowed" if asking else "model")
 
     def detect_many(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[Urgency]:
         """``detect`` for many messages with one batched embedding call (evaluation, bulk triage)."""
