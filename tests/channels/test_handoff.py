@@ -150,3 +150,19 @@ def test_cases_queue_and_rules(tmp_path) -> None:
     password_hash = store.engine.connect().exec_driver_sql("SELECT password_hash FROM operators").fetchall()
     assert all(h[0].startswith("scrypt$") and "correct" not in h[0] for h in password_hash)
 
+
+
+def test_tracker_retention_and_forget(tmp_path) -> None:
+    from channels.tracker import TrackerEvents
+
+    path = tmp_path / "tracker.sqlite3"
+    events = TrackerEvents(f"sqlite:///{path}")
+    assert events.forget("anyone") == 0 and events.purge(time.time()) == 0, "no table yet: nothing to do"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, type_name TEXT, timestamp REAL,"
+                   " intent_name TEXT, action_name TEXT, data TEXT)")
+        db.executemany("INSERT INTO events (sender_id, timestamp) VALUES (?, ?)",
+                       [("a", 100.0), ("a", 5000.0), ("b", 200.0), ("b", 6000.0)])
+    assert events.purge(cutoff=1000.0) == 2
+    assert (events.count("a"), events.count("b")) == (1, 1)
+    assert events.forget("a") == 1 and events.count("a") == 0 and events.count("b") == 1
