@@ -3,10 +3,14 @@ the bot stays silent while an operator holds it, and ``forget`` removes the pers
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
+from collections.abc import Iterator
 
-from channels.cases import CaseError, CaseStore
+import pytest
+
+from channels.cases import CaseError, CaseStore, metadata
 from tests.channels.conftest import gateway_of, settle
 from tests.channels.test_gateway import update
 from tests.channels.test_telegram import PATH, env, sign
@@ -107,8 +111,24 @@ async def settle_inbox(gateway) -> None:
         await asyncio.sleep(0.02)
 
 
-def test_retention_deletes_old_closed_cases_and_keeps_recent(tmp_path) -> None:
-    store = CaseStore(f"sqlite:///{tmp_path / 'c.sqlite3'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def case_store(request: pytest.FixtureRequest, tmp_path) -> Iterator[CaseStore]:
+    """The same case code on SQLite (default) and on PostgreSQL (production), when one is given:
+    CASES_TEST_POSTGRES_URL=postgresql://user:password@127.0.0.1/db (.ci/run starts one)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+    else:
+        url = os.environ.get("CASES_TEST_POSTGRES_URL", "")
+        if not url:
+            pytest.skip("no PostgreSQL here: set CASES_TEST_POSTGRES_URL to run the case store on it")
+    store = CaseStore(url)
+    yield store
+    metadata.drop_all(store.engine)
+    store.close()
+
+
+def test_retention_deletes_old_closed_cases_and_keeps_recent(case_store: CaseStore) -> None:
+    store = case_store
     store.add_operator("amal", "correct horse battery")
     _, session = store.sign_in("amal", "correct horse battery")
     old = store.open_case("telegram-a", "telegram", "en", "detention", "detention", [], "s", [("person", "x", 1.0)])
@@ -124,8 +144,8 @@ def test_retention_deletes_old_closed_cases_and_keeps_recent(tmp_path) -> None:
     assert store.purge(cutoff=time.time() - 3600) == {"cases": 0}, "closed an hour ago or less: kept"
 
 
-def test_cases_queue_and_rules(tmp_path) -> None:
-    store = CaseStore(f"sqlite:///{tmp_path / 'c.sqlite3'}")
+def test_cases_queue_and_rules(case_store: CaseStore) -> None:
+    store = case_store
     store.add_operator("amal", "correct horse battery")
     store.add_operator("ben", "another long password")
     _, amal = store.sign_in("amal", "correct horse battery")
@@ -147,7 +167,8 @@ def test_cases_queue_and_rules(tmp_path) -> None:
         raise AssertionError("should have been refused")
     actions = [row["action"] for row in store.audit_log()]
     assert actions.count("sign_in") == 2 and "claim" in actions
-    password_hash = store.engine.connect().exec_driver_sql("SELECT password_hash FROM operators").fetchall()
+    with store.engine.connect() as db:
+        password_hash = db.exec_driver_sql("SELECT password_hash FROM operators").fetchall()
     assert all(h[0].startswith("scrypt$") and "correct" not in h[0] for h in password_hash)
 
 
