@@ -10,7 +10,7 @@ run: setup
 test:
 	scripts/setup dev,st
 	.venv/bin/ruff check .
-	.venv/bin/python -m pytest -q
+	.venv/bin/python -m pytest -q -rs
 
 lint:
 	.venv/bin/ruff check .

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.cli import main
-from knowledge.evaluation import KEYS
+from knowledge.evaluation import KEYS, URGENT_KEYS
 from knowledge.retriever import Retriever
 
 
@@ -57,7 +57,8 @@ def test_eval_on_any_file_in_the_format(index_env: Path, tmp_path: Path,
     table = capsys.readouterr().out
     assert "recall@3" in table and "overall" in table
     report = json.loads(out_json.read_text())
-    assert set(report["overall"]) == set(KEYS)
+    assert set(report["overall"]) == {*KEYS, *URGENT_KEYS}, "urgency is scored when items carry labels"
+    assert report["overall"]["urgent_recall"] is None, "no urgent item in this file"
     assert set(report["per_language"]) == {"en", "es", "fr"}
     assert report["overall"]["n"] == 4
     assert report["per_language"]["fr"]["recall@1"] is None
