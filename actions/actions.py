@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -111,9 +112,12 @@ class ActionAnswerQuestion(Action):
         lang = _lang(tracker)
         topic = _entity(tracker, "topic")
         text = _text(tracker)
+        vector = None
         if not text.startswith("/"):
-            # an emergency worded as a question ("they locked me in, what can I do?") gets triage
-            found = urgency(tracker)
+            # an emergency worded as a question ("they locked me in, what can I do?") gets triage;
+            # the message is embedded once for both checks
+            vector = svc.retriever.embed(text)
+            found = urgency(tracker, vector)
             if found.urgent:
                 return triage(dispatcher, tracker, found.category or "urgent", lang)
         events = _disclaimer_once(dispatcher, tracker)
@@ -124,7 +128,7 @@ class ActionAnswerQuestion(Action):
                 return events
         else:
             answer = answering.answer_question(
-                svc.retriever, text, lang, previous_question=tracker.get_slot("last_question")
+                svc.retriever, text, lang, previous_question=tracker.get_slot("last_question"), vector=vector
             )
         if not answer.covered:
             dispatcher.utter_message(response="utter_not_covered")
@@ -197,14 +201,14 @@ class ActionTriage(Action):
         return triage(dispatcher, tracker, found.category if found.urgent and found.category else "urgent", lang)
 
 
-def urgency(tracker: Tracker) -> Urgency:
+def urgency(tracker: Tracker, vector: np.ndarray | None = None) -> Urgency:
     """Is the latest message an emergency? Rules are per language, so the text's own language
     (Hindi, Tagalog...) is used, not the language the answers are written in."""
     text = _text(tracker)
     if not text or text.startswith("/"):
         return Urgency(False, None, 0.0, "payload")
     svc = services.get()
-    return svc.urgency.detect(text, svc.identifier.identify(text).lang)
+    return svc.urgency.detect(text, svc.identifier.identify(text).lang, vector=vector)
 
 
 def triage(dispatcher: CollectingDispatcher, tracker: Tracker, category: str, lang: str) -> list[EventType]:

@@ -171,10 +171,6 @@ class GatewayStore:
 
     # outbox
 
-    def enqueue(self, conversation: str, channel: str, calls: Sequence[bytes], now: float) -> None:
-        self._tx([("INSERT INTO outbox (conversation, channel, call, next_attempt, created)"
-                   " VALUES (?, ?, ?, ?, ?)", (conversation, channel, call, now, now)) for call in calls])
-
     def due_outbox(self, now: float, busy: Iterable[str], limit: int) -> list[OutboxRow]:
         """The oldest queued call of each conversation, if due: replies keep their order."""
         rows = self._query(

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 
+import numpy as np
 import yaml
 
 from knowledge.corpus import COMPLETE_LANGUAGES, Corpus, document_id
@@ -93,10 +94,12 @@ def is_follow_up(text: str) -> bool:
 
 
 def answer_question(
-    retriever: Retriever, text: str, lang: str, previous_question: str | None = None
+    retriever: Retriever, text: str, lang: str, previous_question: str | None = None,
+    vector: np.ndarray | None = None,
 ) -> Answer:
-    """Answer ``text``; a short follow-up is also read with the previous question."""
-    result = retriever.search(text, lang=lang, k=3)
+    """Answer ``text`` (``vector``: its query vector, if already computed); a short follow-up is
+    also read with the previous question."""
+    result = retriever.search(text, lang=lang, k=3, vector=vector)
     if previous_question and is_follow_up(text):
         joined = retriever.search(f"{previous_question} {text}", lang=lang, k=3)
         own = result.ranked[0].score if result.ranked else 0.0

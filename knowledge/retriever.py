@@ -234,7 +234,12 @@ class Retriever:
         best = heapq.nlargest(k, pooled.items(), key=lambda kv: kv[1])
         return [self._hit(cid, score, lang) for cid, score in best]
 
-    def search(self, question: str, lang: str = "en", k: int = 5) -> SearchResult:
+    def embed(self, question: str) -> np.ndarray:
+        """The question's query vector, as ``search`` computes it: a caller that needs it for
+        something else too (the urgency check) embeds once and passes it to ``search``."""
+        return self.embedder.embed_queries([" ".join(question.split())])
+
+    def search(self, question: str, lang: str = "en", k: int = 5, vector: np.ndarray | None = None) -> SearchResult:
         """Ranked hits in ``lang`` where written; ``covered`` is False when nothing matches well.
 
         Two checks: the message must read as a rights question (the scope model), and its best
@@ -243,7 +248,8 @@ class Retriever:
         question = " ".join(question.split())
         if not question:
             return SearchResult(question, lang, [], False, self.threshold)
-        vector = self.embedder.embed_queries([question])
+        if vector is None:
+            vector = self.embedder.embed_queries([question])
         ranked = self.rank(question, lang, k, vector=vector)
         covered = bool(ranked) and ranked[0].score >= self.threshold
         if covered and self.scope is not None:
