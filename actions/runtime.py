@@ -172,7 +172,10 @@ def servers(ports: Ports | None = None, model: Path | None = None,
             var = Path(env["RASA_TRACKER_DB"]).parent
             gateway_env = {**env, "GATEWAY_SECRET": gateway_secret(var), "GATEWAY_HOST": HOST,
                            "GATEWAY_PORT": str(ports.gateway), "RASA_URL": f"http://{HOST}:{ports.rasa}",
-                           "GATEWAY_DB": env.get("GATEWAY_DB", str(var / "gateway.sqlite3"))}
+                           "GATEWAY_DB": env.get("GATEWAY_DB", str(var / "gateway.sqlite3")),
+                           "CASES_DB_URL": env.get("CASES_DB_URL", f"sqlite:///{var / 'cases.sqlite3'}"),
+                           # "delete my data" and retention reach Rasa's tracker store through this
+                           "TRACKER_DB_URL": env.get("TRACKER_DB_URL", f"sqlite:///{env['RASA_TRACKER_DB']}")}
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "channels"], cwd=REPO_DIR, env=gateway_env, stdout=out, stderr=out,
                 start_new_session=True))
