@@ -142,6 +142,17 @@ def _wait_http(url: str, timeout: float, proc: subprocess.Popen) -> None:  # typ
     raise RuntimeProblem(f"{url} did not answer within {timeout:.0f}s")
 
 
+def gateway_environment(env: dict[str, str], ports: Ports) -> dict[str, str]:
+    """The gateway's settings for a local run: beside Rasa on loopback, its stores in var/, and
+    the tracker store's URL so that "delete my data" and retention reach Rasa's events too."""
+    var = Path(env["RASA_TRACKER_DB"]).parent
+    return {**env, "GATEWAY_SECRET": gateway_secret(var), "GATEWAY_HOST": HOST,
+            "GATEWAY_PORT": str(ports.gateway), "RASA_URL": f"http://{HOST}:{ports.rasa}",
+            "GATEWAY_DB": env.get("GATEWAY_DB", str(var / "gateway.sqlite3")),
+            "CASES_DB_URL": env.get("CASES_DB_URL", f"sqlite:///{var / 'cases.sqlite3'}"),
+            "TRACKER_DB_URL": env.get("TRACKER_DB_URL", f"sqlite:///{env['RASA_TRACKER_DB']}")}
+
+
 @dataclass(frozen=True)
 class Running:
     ports: Ports
@@ -169,13 +180,7 @@ def servers(ports: Ports | None = None, model: Path | None = None,
             cwd=REPO_DIR, env=env, stdout=out, stderr=out, start_new_session=True)
         procs.append(rasa)
         if gateway:
-            var = Path(env["RASA_TRACKER_DB"]).parent
-            gateway_env = {**env, "GATEWAY_SECRET": gateway_secret(var), "GATEWAY_HOST": HOST,
-                           "GATEWAY_PORT": str(ports.gateway), "RASA_URL": f"http://{HOST}:{ports.rasa}",
-                           "GATEWAY_DB": env.get("GATEWAY_DB", str(var / "gateway.sqlite3")),
-                           "CASES_DB_URL": env.get("CASES_DB_URL", f"sqlite:///{var / 'cases.sqlite3'}"),
-                           # "delete my data" and retention reach Rasa's tracker store through this
-                           "TRACKER_DB_URL": env.get("TRACKER_DB_URL", f"sqlite:///{env['RASA_TRACKER_DB']}")}
+            gateway_env = gateway_environment(env, ports)
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "channels"], cwd=REPO_DIR, env=gateway_env, stdout=out, stderr=out,
                 start_new_session=True))
