@@ -242,3 +242,23 @@ def assert_not_logged(caplog: pytest.LogCaptureFixture, *secrets: str) -> None:
     assert logged, "nothing was logged, so this check would prove nothing"
     for secret in secrets:
         assert secret not in logged, f"{secret[:6]}... appears in the logs"
+
+
+async def answer_once(started: Any, env: dict[str, str], path: str, body: bytes, headers: dict[str, str],
+                      api: FakeApi, caplog: pytest.LogCaptureFixture,
+                      answer: tuple[int, dict[str, str], Any]) -> list[Recorded]:
+    """Post one signed message and let the fake API give ``answer`` to the first reply; the
+    requests the API received once the gateway has settled."""
+    caplog.set_level(logging.INFO)
+    api.script = [answer]
+    client = await started(env)
+    await client.post(path, data=body, headers=headers)
+    await api.wait_for(1)
+    await settle(client)
+    return api.requests
+
+
+def reply_outcomes(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str | None]]:
+    """(event, reason) of every reply_sent / reply_retry / reply_dropped log line, in order."""
+    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "channels"]
+    return [(e["event"], e.get("reason")) for e in events if e["event"].startswith("reply_")]

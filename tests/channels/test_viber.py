@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import logging
 
 import aiohttp
 import pytest
@@ -26,7 +25,7 @@ from channels.viber import (
     Viber,
     outcome,
 )
-from tests.channels.conftest import Case, assert_not_logged, fuzz, payload, run_cases, settle
+from tests.channels.conftest import Case, answer_once, assert_not_logged, fuzz, payload, run_cases, settle
 
 TOKEN = "4f1c2a9e8b7d6c5a-0e1f2a3b4c5d6e7f-8a9b0c1d2e3f4a5b"
 PATH = "/webhooks/viber"
@@ -119,15 +118,8 @@ async def test_reply_reaches_the_api_exactly(started, viber_api, fake_rasa) -> N
 
 
 async def _answer_once(started, api, rasa, caplog, answer) -> list:  # type: ignore[no-untyped-def]
-    """Reply to one message while the fake API gives ``answer`` first; the requests it received."""
-    caplog.set_level(logging.INFO)
-    api.script = [answer]
-    client = await started(env(api.url))
     body = payload("viber", "text.json")
-    await client.post(PATH, data=body, headers=sign(body, "valid"))
-    await api.wait_for(1)
-    await settle(client)
-    return api.requests
+    return await answer_once(started, env(api.url), PATH, body, sign(body, "valid"), api, caplog, answer)
 
 
 def _events(caplog: pytest.LogCaptureFixture) -> list[dict]:

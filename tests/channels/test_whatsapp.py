@@ -27,7 +27,16 @@ from channels.whatsapp import (
     MAX_TEXT,
     WhatsApp,
 )
-from tests.channels.conftest import Case, assert_not_logged, fuzz, payload, run_cases, settle
+from tests.channels.conftest import (
+    Case,
+    answer_once,
+    assert_not_logged,
+    fuzz,
+    payload,
+    reply_outcomes,
+    run_cases,
+    settle,
+)
 
 APP_SECRET = "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 VERIFY_TOKEN = "wa-verify-token-for-tests-7Qx2"
@@ -150,20 +159,8 @@ async def test_handshake(started, fake_api, fake_rasa, caplog) -> None:
 
 
 async def _answer_once(started, api, rasa, caplog, answer) -> list:  # type: ignore[no-untyped-def]
-    """Reply to one message while the fake API gives ``answer`` first; the requests it received."""
-    caplog.set_level(logging.INFO)
-    api.script = [answer]
-    client = await started(env(api.url))
     body = payload("whatsapp", "text.json")
-    await client.post(PATH, data=body, headers=sign(body, "valid"))
-    await api.wait_for(1)
-    await settle(client)
-    return api.requests
-
-
-def _outcomes(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str | None]]:
-    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "channels"]
-    return [(e["event"], e.get("reason")) for e in events if e["event"].startswith("reply_")]
+    return await answer_once(started, env(api.url), PATH, body, sign(body, "valid"), api, caplog, answer)
 
 
 async def test_429_waits_for_retry_after(started, fake_api, fake_rasa) -> None:
@@ -184,7 +181,7 @@ async def test_rate_limit_as_http_400_is_retried(started, fake_api, fake_rasa, c
                          "fbtrace_id": "AbCdEfGh123"}}
     requests = await _answer_once(started, fake_api, fake_rasa, caplog, (400, {}, limited))
     assert len(requests) == 2 and requests[0].body == requests[1].body
-    assert _outcomes(caplog) == [("reply_retry", "HTTP 400 graph error 130429"), ("reply_sent", None)]
+    assert reply_outcomes(caplog) == [("reply_retry", "HTTP 400 graph error 130429"), ("reply_sent", None)]
 
 
 async def test_outside_the_window_is_dropped_without_retry(started, fake_api, fake_rasa, caplog) -> None:
@@ -193,7 +190,7 @@ async def test_outside_the_window_is_dropped_without_retry(started, fake_api, fa
     requests = await _answer_once(started, fake_api, fake_rasa, caplog, (400, {}, late))
     await asyncio.sleep(1.2)  # longer than the first backoff: a wrong retry would have happened by now
     assert len(requests) == 1
-    assert _outcomes(caplog) == [("reply_dropped", "HTTP 400 graph error 131047")]
+    assert reply_outcomes(caplog) == [("reply_dropped", "HTTP 400 graph error 131047")]
     assert_not_logged(caplog, USER)
 
 
