@@ -12,13 +12,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import handoff, services
 from knowledge import answering, safety
 from knowledge.corpus import COMPLETE_LANGUAGES
+from knowledge.embedders import QUERY_VECTOR, unpack_vector
 from knowledge.triage import Urgency
 
 DomainDict = dict[str, Any]
-# A chosen language only gives way to a clear, longer message in another supported language.
-SWITCH_MIN_WORDS = 5
-SWITCH_MIN_CONFIDENCE = 0.99
-SHORT_OPENING_WORDS = 3
 
 
 def _text(tracker: Tracker) -> str:
@@ -40,38 +37,6 @@ def _disclaimer_once(dispatcher: CollectingDispatcher, tracker: Tracker) -> list
         return []
     dispatcher.utter_message(response="utter_disclaimer")
     return [SlotSet("disclaimer_shown", True)]
-
-
-def detect_language(tracker: Tracker) -> str:
-    """The conversation's answer language after the latest message: detected, sticky, or chosen."""
-    current = tracker.get_slot("language")
-    text = _text(tracker)
-    if not text or text.startswith("/"):  # a button payload says nothing about language
-        return answering.answer_language(current)
-    svc = services.get()
-    if current is None and len(text.split()) <= SHORT_OPENING_WORDS:
-        # "hola", "merci": too short to tell Spanish from Tagalog; open in a language we answer in
-        guess = svc.answer_identifier.identify(text)
-    else:
-        guess = svc.identifier.identify(text, previous=current)
-    detected = answering.answer_language(guess.lang)
-    if current and tracker.get_slot("language_chosen") and detected != current:
-        clear = (
-            guess.lang in COMPLETE_LANGUAGES
-            and len(text.split()) >= SWITCH_MIN_WORDS
-            and guess.confidence >= SWITCH_MIN_CONFIDENCE
-        )
-        return detected if clear else current
-    return detected
-
-
-class ActionDetectLanguage(Action):
-    def name(self) -> str:
-        return "action_detect_language"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        lang = detect_language(tracker)
-        return [] if lang == tracker.get_slot("language") else [SlotSet("language", lang)]
 
 
 class ActionSetLanguage(Action):
@@ -115,8 +80,8 @@ class ActionAnswerQuestion(Action):
         vector = None
         if not text.startswith("/"):
             # an emergency worded as a question ("they locked me in, what can I do?") gets triage;
-            # the message is embedded once for both checks
-            vector = svc.retriever.embed(text)
+            # one vector serves both checks
+            vector = query_vector(tracker)
             found = urgency(tracker, vector)
             if found.urgent:
                 return triage(dispatcher, tracker, found.category or "urgent", lang)
@@ -201,6 +166,14 @@ class ActionTriage(Action):
         return triage(dispatcher, tracker, found.category if found.urgent and found.category else "urgent", lang)
 
 
+def query_vector(tracker: Tracker) -> np.ndarray:
+    """The latest message's query vector: the one Rasa computed for intent classification (in
+    the parse data), or, if it is missing or from another embedder, embedded here."""
+    retriever = services.get().retriever
+    vector = unpack_vector(tracker.latest_message.get(QUERY_VECTOR), retriever.embedder.info())
+    return retriever.embed(_text(tracker)) if vector is None else vector
+
+
 def urgency(tracker: Tracker, vector: np.ndarray | None = None) -> Urgency:
     """Is the latest message an emergency? Rules are per language, so the text's own language
     (Hindi, Tagalog...) is used, not the language the answers are written in."""
@@ -208,6 +181,7 @@ def urgency(tracker: Tracker, vector: np.ndarray | None = None) -> Urgency:
     if not text or text.startswith("/"):
         return Urgency(False, None, 0.0, "payload")
     svc = services.get()
+    vector = query_vector(tracker) if vector is None else vector
     return svc.urgency.detect(text, svc.identifier.identify(text).lang, vector=vector)
 
 

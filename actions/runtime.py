@@ -63,11 +63,11 @@ def _bin(name: str) -> str:
 
 
 def bot_fingerprint(bot_dir: Path = BOT_DIR) -> str:
-    """A hash of everything ``rasa train`` reads, plus the featurizer's code."""
+    """A hash of everything ``rasa train`` reads, plus our NLU components' code."""
     digest = hashlib.sha256()
     files = [bot_dir / "config.yml", *sorted((bot_dir / "domain").glob("*.yml")),
              *sorted((bot_dir / "data").rglob("*.yml")),
-             REPO_DIR / "knowledge" / "rasa_featurizer.py"]
+             REPO_DIR / "knowledge" / "rasa_featurizer.py", REPO_DIR / "knowledge" / "rasa_language.py"]
     for path in files:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
@@ -110,7 +110,6 @@ def _env(ports: Ports | None = None) -> dict[str, str]:
         "TF_CPP_MIN_LOG_LEVEL": "3",
         # Rasa's featurizer and the action server each embed with OpenMP on two cores; idle
         # OpenMP threads that spin starve the other process under concurrent load
-        "OMP_WAIT_POLICY": env.get("OMP_WAIT_POLICY", "PASSIVE"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_DIR), env.get("PYTHONPATH")])),
     })
     return env

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from actions.feedback_store import FeedbackStore
-from knowledge.corpus import COMPLETE_LANGUAGES, Corpus
+from knowledge.corpus import Corpus
 from knowledge.langid import LanguageIdentifier
 from knowledge.paths import REPO_DIR
 from knowledge.retriever import Retriever
@@ -27,9 +27,6 @@ class Services:
     feedback: FeedbackStore
     urgency: UrgencyDetector
     hotlines: HotlineDirectory = field(default_factory=HotlineDirectory.load)
-    # restricted to the languages answers are written in, for very short first messages
-    answer_identifier: LanguageIdentifier = field(
-        default_factory=lambda: LanguageIdentifier(supported=COMPLETE_LANGUAGES))
 
     @property
     def corpus(self) -> Corpus:

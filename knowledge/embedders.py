@@ -12,6 +12,8 @@ Both return L2-normalised float32 rows, so inner product is cosine similarity.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import importlib.metadata
 import os
 from dataclasses import dataclass
@@ -175,6 +177,41 @@ class SentenceTransformerEmbedder:
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, "passage: ")
+
+
+# The parse-data key under which Rasa's featurizer passes the message's query vector on.
+QUERY_VECTOR = "query_vector"
+
+
+def _vector_source(info: EmbedderInfo) -> str:
+    return f"{info.name}/{info.model}/{info.version}/{'prefixes' if info.prefixes else 'plain'}"
+
+
+def pack_vector(vector: np.ndarray, info: EmbedderInfo) -> dict[str, str]:
+    """A query vector as a small JSON value (float16, base64: about 1 KB for 384 dimensions),
+    tagged with the embedder that made it, so that Rasa can hand the vector it computed for
+    intent classification to the action server in the message's parse data instead of the
+    action server embedding the message again."""
+    data = base64.b64encode(np.asarray(vector, dtype="<f2").reshape(-1).tobytes()).decode("ascii")
+    return {"embedder": _vector_source(info), "f16": data}
+
+
+def unpack_vector(packed: object, info: EmbedderInfo) -> np.ndarray | None:
+    """The ``(1, dim)`` unit vector ``pack_vector`` wrote, or None if ``packed`` is not one or
+    was made by another embedder than ``info`` (the caller then embeds the text itself)."""
+    if not isinstance(packed, dict) or packed.get("embedder") != _vector_source(info):
+        return None
+    try:
+        raw = base64.b64decode(str(packed.get("f16", "")).encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        return None
+    if len(raw) != 2 * info.dim:
+        return None
+    vector = np.frombuffer(raw, dtype="<f2").astype(np.float32)[None, :]
+    norm = float(np.linalg.norm(vector))
+    if not np.isfinite(norm) or norm == 0.0:
+        return None
+    return vector / norm
 
 
 def gt_minilm_path() -> Path:

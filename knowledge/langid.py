@@ -141,3 +141,42 @@ class LanguageIdentifier:
             # langdetect's probabilities are overconfident on one or two words ("ok" -> tl 0.99)
             return LanguageGuess(previous, best.prob, "too short to switch: kept conversation language")
         return LanguageGuess(best.lang, float(best.prob), f"langdetect among {','.join(candidates)}")
+
+
+# A chosen language only gives way to a clear, longer message in another answer language.
+SWITCH_MIN_WORDS = 5
+SWITCH_MIN_CONFIDENCE = 0.99
+SHORT_OPENING_WORDS = 3
+
+
+class ConversationLanguage:
+    """The language a conversation is answered in after each message: detected, sticky, or chosen.
+
+    Answers exist in the corpus's complete languages (``answer_languages``); a message in another
+    supported language is answered in English.
+    """
+
+    def __init__(self, answer_languages: tuple[str, ...], identifier: LanguageIdentifier | None = None):
+        self.answer_languages = answer_languages
+        self.identifier = identifier or LanguageIdentifier()
+        # for very short first messages: "hola" could be Spanish or Tagalog; open in one we answer in
+        self.opening = LanguageIdentifier(supported=answer_languages)
+
+    def answer_language(self, lang: str | None) -> str:
+        return lang if lang in self.answer_languages else "en"
+
+    def after(self, text: str, current: str | None, chosen: bool = False) -> str:
+        """The answer language once ``text`` arrives, given the conversation's ``current`` one
+        and whether the person ``chosen`` it explicitly."""
+        if not text or text.startswith("/"):  # a button payload says nothing about language
+            return self.answer_language(current)
+        if current is None and len(text.split()) <= SHORT_OPENING_WORDS:
+            guess = self.opening.identify(text)
+        else:
+            guess = self.identifier.identify(text, previous=current)
+        detected = self.answer_language(guess.lang)
+        if current and chosen and detected != current:
+            clear = (guess.lang in self.answer_languages and len(text.split()) >= SWITCH_MIN_WORDS
+                     and guess.confidence >= SWITCH_MIN_CONFIDENCE)
+            return detected if clear else current
+        return detected

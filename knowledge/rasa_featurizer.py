@@ -4,6 +4,10 @@ Rasa's own featurizers learn from the training words, so an intent trained on En
 French and Arabic examples generalises poorly to Portuguese or Thai. multilingual-e5-small maps
 a message in any of its ~100 languages near its translations, so a classifier fed this vector
 carries intents across languages. Only imported by Rasa (``bot/config.yml``).
+
+The unscaled vector is also put in the parse data (``QUERY_VECTOR``, packed to about 1 KB), so
+the action server reuses it for the urgency check and retrieval instead of embedding the
+message a second time. It is the retriever's query vector: same model, prefix and whitespace.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from knowledge.embedders import Embedder, make_embedder
+from knowledge import rasa_speedups
+from knowledge.embedders import QUERY_VECTOR, Embedder, make_embedder, pack_vector
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -48,6 +53,7 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
         super().__init__(name, config)
         self._embedder: Embedder = make_embedder(config["embedder"])
         self._embedder.warm_up()
+        self._info = self._embedder.info()
 
     @classmethod
     def create(
@@ -57,15 +63,18 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> MultilingualSentenceFeaturizer:
+        rasa_speedups.install()  # this runs in the Rasa process when it loads the model
         return cls(config, execution_context.node_name)
 
-    def _featurize(self, messages: list[Message]) -> None:
+    def _featurize(self, messages: list[Message], output: bool = False) -> None:
         todo = [m for m in messages if m.get(TEXT)]
         size = int(self._config["batch_size"])
         for start in range(0, len(todo), size):
             batch = todo[start : start + size]
-            vectors = self._embedder.embed_queries([m.get(TEXT) for m in batch])
+            vectors = self._embedder.embed_queries([" ".join(m.get(TEXT).split()) for m in batch])
             for message, vector in zip(batch, vectors, strict=True):
+                if output:
+                    message.set(QUERY_VECTOR, pack_vector(vector, self._info), add_to_output=True)
                 # no token-level vectors: the classifier only needs the sentence feature
                 self.add_features_to_message(
                     sequence=None,  # type: ignore[arg-type]
@@ -75,7 +84,7 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
                 )
 
     def process(self, messages: list[Message]) -> list[Message]:
-        self._featurize(messages)
+        self._featurize(messages, output=True)
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import actions, services
 from knowledge import answering
+from knowledge.embedders import QUERY_VECTOR, pack_vector
 
 TrackerFactory = Callable[..., Tracker]
 
@@ -24,7 +25,7 @@ def _responses(dispatcher: CollectingDispatcher) -> list[str]:
 
 def test_every_action_is_declared_in_the_domain(domain: dict[str, Any]) -> None:
     names = {cls().name() for cls in (
-        actions.ActionDetectLanguage, actions.ActionSetLanguage, actions.ActionGreet,
+        actions.ActionSetLanguage, actions.ActionGreet,
         actions.ActionAnswerQuestion, actions.ActionExplainArticle, actions.ActionRecordFeedback,
         actions.ActionDeleteMyData, actions.ActionTriage, actions.ActionHandoff)}
     assert names <= set(domain["actions"])
@@ -120,24 +121,39 @@ def test_explain_article_bad_number(
     assert _responses(dispatcher) == [response]
 
 
-@pytest.mark.parametrize("text,previous,chosen,expected", [
-    ("¿Me pueden quitar el pasaporte en el trabajo?", None, False, "es"),
-    ("ok", "ar", False, "ar"),
-    ("hola", None, False, "es"),
-    ("merci beaucoup", None, False, "fr"),
-    ("مرحبا", None, False, "ar"),
-    ("/show_topics", "fr", False, "fr"),
-    ("Meu patrão pegou meu passaporte", None, False, "en"),  # no Portuguese corpus: English
-    ("thanks", "es", True, "es"),
-    ("I would like to know whether my employer may keep my passport", "es", True, "en"),
-])
-def test_language_detection_is_sticky_and_respects_choice(
+def test_answer_question_uses_the_vector_rasa_passed_on(
     svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher,
-    domain: dict[str, Any], text: str, previous: str | None, chosen: bool, expected: str,
+    domain: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    t = tracker("question_es", text=text, slots={"language": previous, "language_chosen": chosen})
-    events = actions.ActionDetectLanguage().run(dispatcher, t, domain)
-    assert _slots(events).get("language", previous) == expected
+    """Rasa's featurizer puts the message's query vector in the parse data; the action answers
+    from it without embedding the message again."""
+    t = tracker("question_es")
+    text = t.latest_message["text"]
+    t.latest_message[QUERY_VECTOR] = pack_vector(svc.retriever.embed(text), svc.retriever.embedder.info())
+
+    def no_embedding(texts: list[str]) -> None:
+        raise AssertionError(f"embedded again: {texts}")
+
+    monkeypatch.setattr(svc.retriever.embedder, "embed_queries", no_embedding)
+    actions.ActionAnswerQuestion().run(dispatcher, t, domain)
+    answer = next(m for m in dispatcher.messages if m.get("text"))
+    assert answer["custom"]["citations"][0] == "icrmw:art21"
+
+
+@pytest.mark.parametrize("packed", [
+    {"embedder": "some-other-model/1.0", "f16": "AAAA"},  # another embedder's vector is not used
+    {"embedder": None, "f16": 3},
+    "not a vector",
+])
+def test_answer_question_embeds_itself_without_a_usable_vector(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher,
+    domain: dict[str, Any], packed: object,
+) -> None:
+    t = tracker("question_es")
+    t.latest_message[QUERY_VECTOR] = packed
+    actions.ActionAnswerQuestion().run(dispatcher, t, domain)
+    answer = next(m for m in dispatcher.messages if m.get("text"))
+    assert answer["custom"]["citations"][0] == "icrmw:art21"
 
 
 def test_set_language(

@@ -87,6 +87,22 @@ def test_end_to_end_language_choice_is_confirmed_in_that_language(running: runti
     assert "English" not in reply and reply.strip()
 
 
+def test_end_to_end_typed_language_choice_then_sticky(running: runtime.Ports) -> None:
+    """Confirmed in Spanish, with nothing after it (no "I did not understand"), and a short
+    English word afterwards does not switch the chosen language back."""
+    runtime.send(running, "e2e-typed-choice", "hello")
+    reply = runtime.send(running, "e2e-typed-choice", "en español por favor")
+    assert _texts(reply) == "De acuerdo, te responderé en español."
+    assert "¡De nada!" in _texts(runtime.send(running, "e2e-typed-choice", "thanks"))
+
+
+def test_end_to_end_follow_up_question(running: runtime.Ports) -> None:
+    """A short follow-up is classified as a question and read with the previous one."""
+    runtime.send(running, "e2e-follow-up", "can my children go to school if I have no papers?")
+    reply = runtime.send(running, "e2e-follow-up", "and what about my wife?")
+    assert any((m.get("custom") or {}).get("citations") for m in reply), reply  # type: ignore[union-attr]
+
+
 def test_end_to_end_article_and_out_of_scope(running: runtime.Ports) -> None:
     reply = _texts(runtime.send(running, "e2e-article", "what does article 16 say?"))
     assert "Convention, art. 16" in reply

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.langid import LanguageIdentifier
+from knowledge.corpus import COMPLETE_LANGUAGES
+from knowledge.langid import ConversationLanguage, LanguageIdentifier
 
 SHORT = [
     ("en", "my boss kept my passport"),
@@ -52,3 +53,21 @@ def test_clear_switch_is_followed(ident: LanguageIdentifier) -> None:
 def test_no_letters_falls_back(ident: LanguageIdentifier) -> None:
     assert ident.identify("123 ?!", previous="ar").lang == "ar"
     assert ident.identify("👍").lang == "en"
+
+
+@pytest.mark.parametrize("text,previous,chosen,expected", [
+    ("¿Me pueden quitar el pasaporte en el trabajo?", None, False, "es"),
+    ("ok", "ar", False, "ar"),
+    ("hola", None, False, "es"),
+    ("merci beaucoup", None, False, "fr"),
+    ("مرحبا", None, False, "ar"),
+    ("/show_topics", "fr", False, "fr"),
+    ("", None, False, "en"),
+    ("Meu patrão pegou meu passaporte", None, False, "en"),  # no Portuguese corpus: English
+    ("thanks", "es", True, "es"),
+    ("I would like to know whether my employer may keep my passport", "es", True, "en"),
+])
+def test_conversation_language_is_sticky_and_respects_choice(
+    text: str, previous: str | None, chosen: bool, expected: str,
+) -> None:
+    assert ConversationLanguage(COMPLETE_LANGUAGES).after(text, previous, chosen) == expected
