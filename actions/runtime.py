@@ -108,11 +108,20 @@ def _env(ports: Ports | None = None) -> dict[str, str]:
         "RASA_TELEMETRY_ENABLED": "false",
         "HF_HUB_OFFLINE": "1",
         "TF_CPP_MIN_LOG_LEVEL": "3",
-        # Rasa's featurizer and the action server each embed with OpenMP on two cores; idle
-        # OpenMP threads that spin starve the other process under concurrent load
+        # OpenMP threads that wait for work spin for a while before sleeping. Measured with
+        # `rights bench-bot`: libgomp's default spin starved the other server under concurrent
+        # load (1.8 messages/s at 10 conversations); no spin (OMP_WAIT_POLICY=PASSIVE) made each
+        # embedding wake its threads from sleep (+15 ms a message); a short spin keeps both.
+        "GOMP_SPINCOUNT": env.get("GOMP_SPINCOUNT", "10000"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_DIR), env.get("PYTHONPATH")])),
     })
     return env
+
+
+def _action_server_env(env: dict[str, str]) -> dict[str, str]:
+    """Rasa passes its query vector on, so the action server embeds only a follow-up question
+    read with the previous one; one thread for that never competes with Rasa's two."""
+    return {**env, "OMP_NUM_THREADS": env.get("ACTION_SERVER_THREADS", "1")}
 
 
 def render_endpoints(env: dict[str, str]) -> Path:
@@ -170,7 +179,7 @@ def servers(ports: Ports | None = None, model: Path | None = None,
     try:
         actions = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(ports.actions)],
-            cwd=REPO_DIR, env=env, stdout=out, stderr=out, start_new_session=True)
+            cwd=REPO_DIR, env=_action_server_env(env), stdout=out, stderr=out, start_new_session=True)
         procs.append(actions)
         rasa = subprocess.Popen(  # noqa: S603
             [_bin("rasa"), "run", "--model", str(model or model_path()), "--interface", HOST,
