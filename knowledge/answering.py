@@ -15,6 +15,7 @@ import numpy as np
 import yaml
 
 from knowledge.corpus import COMPLETE_LANGUAGES, Corpus, document_id
+from knowledge.langid import dominant_script
 from knowledge.paths import DATA_DIR
 from knowledge.retriever import Hit, Retriever, SearchResult
 
@@ -89,8 +90,17 @@ def compose(result: SearchResult, lang: str) -> Answer:
     return Answer("\n".join(lines), True, [top.id, *(h.id for h in others)], lang, result.question)
 
 
+# Thai and Chinese are written without spaces between words: their length in words is
+# estimated from letters (a Thai word is about five letters, a Chinese word about 1.6 characters).
+_LETTERS_PER_WORD = {"THAI": 5.0, "CJK": 1.6, "HIRAGANA": 1.6}
+
+
 def is_follow_up(text: str) -> bool:
-    return len(text.split()) <= FOLLOW_UP_MAX_WORDS
+    """Short enough to be read with the previous question ("and my children?", "¿y mi esposa?")."""
+    per_word = _LETTERS_PER_WORD.get(dominant_script(text) or "")
+    if per_word is None:
+        return len(text.split()) <= FOLLOW_UP_MAX_WORDS
+    return sum(ch.isalpha() for ch in text) / per_word <= FOLLOW_UP_MAX_WORDS
 
 
 def answer_question(

@@ -86,6 +86,21 @@ def test_follow_up_uses_the_previous_question(retriever: Retriever) -> None:
     assert schooling & set(follow.citations), (alone.citations, follow.citations)
 
 
+@pytest.mark.parametrize("text,follow_up", [
+    ("and what about my children?", True),
+    ("¿y si no tenemos papeles?", True),
+    ("وماذا عن أطفالي؟", True),
+    ("那我的孩子呢？", True),
+    ("แล้วลูกของฉันล่ะ", True),
+    ("Can I study at a university or get vocational training in the country where I work?", False),
+    # written without spaces: one or two "words" by whitespace, but full questions
+    ("一个国家加入这个公约以后，还能退出吗？", False),
+    ("นายจ้างจ่ายค่าแรงแรงงานหญิงพม่าน้อยกว่าผู้ชายพม่า ทั้งที่ทำงานเหมือนกันเป๊ะ ผิดไหม", False),
+])
+def test_what_reads_as_a_follow_up(text: str, follow_up: bool) -> None:
+    assert answering.is_follow_up(text) is follow_up
+
+
 def test_long_new_question_ignores_previous_context(retriever: Retriever) -> None:
     answer = answering.answer_question(
         retriever, "My employer has kept my passport for months and refuses to give it back to me",
