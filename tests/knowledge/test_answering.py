@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from knowledge import answering
-from knowledge.corpus import Corpus
+from knowledge.corpus import Corpus, document_id
 from knowledge.retriever import Hit, Retriever, SearchResult
 
 
@@ -117,3 +117,36 @@ def test_every_topic_has_an_answer(retriever: Retriever, topic: str) -> None:
 
 def test_unknown_topic(retriever: Retriever) -> None:
     assert answering.answer_topic(retriever, "astrology", "en") is None
+
+
+# (previous question, follow-up, provisions that answer the follow-up in that context); written
+# for this test. Used to choose FOLLOW_UP_MARGIN (see answering.py).
+FOLLOW_UPS = [
+    ("can my children go to public school?", "and if we have no papers?", {"icrmw:art30"}),
+    ("my employer took my passport", "what if he says it's for safekeeping?", {"icrmw:art21"}),
+    ("can I join a trade union?", "and what if I am undocumented?", {"icrmw:art26", "icrmw:art40"}),
+    ("do I get emergency medical care?", "and my wife?", {"icrmw:art28"}),
+    ("can my family join me?", "what about my children?", {"icrmw:art44"}),
+    ("I was arrested by the police", "can I call my consulate?", {"icrmw:art16", "icrmw:art23"}),
+    ("can they expel me without a hearing?", "and what about my wages that are still owed?", {"icrmw:art22"}),
+    ("is it legal that I am paid less than local workers?", "and for overtime?", {"icrmw:art25"}),
+    ("¿pueden mis hijos ir a la escuela?", "¿y si no tenemos papeles?", {"icrmw:art30"}),
+    ("¿me pueden quitar el pasaporte?", "¿y el permiso de trabajo?", {"icrmw:art21"}),
+    ("mon employeur ne me paie pas autant que les nationaux", "et les heures supplémentaires ?", {"icrmw:art25"}),
+    ("puis-je adhérer à un syndicat ?", "et si je suis sans papiers ?", {"icrmw:art26", "icrmw:art40"}),
+    ("هل يحق لي العلاج في المستشفى؟", "وماذا عن أطفالي؟", {"icrmw:art28"}),
+    ("هل يمكن أن تلتحق بي عائلتي؟", "وماذا عن زوجتي؟", {"icrmw:art44"}),
+    ("do I have the right to a lawyer if arrested?", "and an interpreter?", {"icrmw:art18", "icrmw:art16"}),
+    ("will I get social security benefits?", "and when I go back home?", {"icrmw:art27"}),
+    ("can I change employers?", "what if I lose my job?", {"icrmw:art49", "icrmw:art51", "icrmw:art52"}),
+]
+
+
+def test_follow_ups_are_answered_in_context(retriever: Retriever) -> None:
+    right = []
+    for previous, text, relevant in FOLLOW_UPS:
+        answer = answering.answer_question(retriever, text, "en", previous_question=previous)
+        top = answer.citations[0] if answer.citations else None
+        right.append(top is not None and document_id(top) in relevant)
+    # measured 13 of 17 when FOLLOW_UP_MARGIN was chosen; the message alone gets 4 of 17
+    assert sum(right) >= 12, [f[1] for f, ok in zip(FOLLOW_UPS, right, strict=True) if not ok]
