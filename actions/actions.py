@@ -31,6 +31,12 @@ def _entity(tracker: Tracker, name: str) -> str | None:
     return None if value is None else str(value)
 
 
+def _changed(tracker: Tracker, events: list[EventType]) -> list[EventType]:
+    """Drop slot events that set a slot to the value it already has: every event is stored,
+    replayed on each message and sent with every action call for the rest of the conversation."""
+    return [e for e in events if e.get("event") != "slot" or tracker.get_slot(e["name"]) != e["value"]]
+
+
 def _disclaimer_once(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """The "information, not legal advice" note, once per conversation."""
     if tracker.get_slot("disclaimer_shown"):
@@ -103,12 +109,12 @@ class ActionAnswerQuestion(Action):
             json_message={"citations": answer.citations, "lang": answer.lang},
         )
         dispatcher.utter_message(response="utter_ask_feedback")
-        return [
+        return _changed(tracker, [
             *events,
             SlotSet("last_question", answer.query or text),
             SlotSet("last_citations", answer.citations),
             SlotSet("last_topic", topic),
-        ]
+        ])
 
 
 class ActionExplainArticle(Action):
@@ -129,8 +135,8 @@ class ActionExplainArticle(Action):
         dispatcher.utter_message(
             text=answer.text, json_message={"citations": answer.citations, "lang": answer.lang}
         )
-        return [*events, SlotSet("article", None), SlotSet("last_citations", answer.citations),
-                SlotSet("last_question", answer.text.split("\n", 1)[0])]
+        return _changed(tracker, [*events, SlotSet("article", None), SlotSet("last_citations", answer.citations),
+                                  SlotSet("last_question", answer.text.split("\n", 1)[0])])
 
 
 class ActionRecordFeedback(Action):

@@ -256,3 +256,14 @@ def test_delete_my_data_asks_the_gateway_to_forget(
 ) -> None:
     actions.ActionDeleteMyData().run(dispatcher, tracker("question_es"), domain)
     assert _custom(dispatcher, "forget") is True
+
+
+def test_unchanged_slots_are_not_set_again(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+) -> None:
+    first = actions.ActionAnswerQuestion().run(dispatcher, tracker("question_es"), domain)
+    state = {**_slots(first), "language": "es", "disclaimer_shown": True}
+    again = actions.ActionAnswerQuestion().run(CollectingDispatcher(), tracker("question_es", slots=state), domain)
+    assert again == []  # the same question again: every slot already holds its value
+    assert "last_topic" not in _slots(first)  # None, as it already was
