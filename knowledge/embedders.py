@@ -17,6 +17,7 @@ import binascii
 import importlib.metadata
 import os
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Protocol
 
@@ -49,6 +50,7 @@ class Embedder(Protocol):
     def embed_passages(self, texts: list[str]) -> np.ndarray: ...
 
 
+@cache  # read on every question (the vector's embedder tag): 1 ms of package metadata each time
 def _version(dist: str) -> str:
     try:
         return importlib.metadata.version(dist)

