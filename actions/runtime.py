@@ -134,10 +134,28 @@ def render_endpoints(env: dict[str, str]) -> Path:
     rendered = template
     for key in ("ACTION_PORT", "RASA_TRACKER_DB"):
         rendered = rendered.replace("${" + key + "}", env[key])
+    _check_tracker_store(rendered)
     var = Path(env["RASA_TRACKER_DB"]).parent
     out = var / f"endpoints-{env['ACTION_PORT']}.yml"
     out.write_text(rendered, "utf-8")
     return out
+
+
+def _check_tracker_store(endpoints: str) -> None:
+    """Rasa replaces a custom tracker store it cannot import with an in-memory one and only
+    warns; then "delete my data" would no longer reach its events. Fail loudly instead."""
+    import importlib
+
+    import yaml
+
+    kind = str((yaml.safe_load(endpoints) or {}).get("tracker_store", {}).get("type", ""))
+    if "." not in kind:
+        return
+    module, _, name = kind.rpartition(".")
+    try:
+        getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise RuntimeProblem(f"the tracker store {kind!r} in bot/endpoints.yml cannot be loaded: {exc}") from exc
 
 
 def _wait_http(url: str, timeout: float, proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
