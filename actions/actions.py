@@ -12,7 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import handoff, services
 from knowledge import answering, safety
 from knowledge.corpus import COMPLETE_LANGUAGES
-from knowledge.embedders import QUERY_VECTOR, unpack_vector
+from knowledge.embedders import FOLLOW_UP_VECTOR, QUERY_VECTOR, unpack_vector
+from knowledge.follow_up import follow_up_query
 from knowledge.triage import Urgency
 
 DomainDict = dict[str, Any]
@@ -98,8 +99,10 @@ class ActionAnswerQuestion(Action):
                 dispatcher.utter_message(response="utter_topics")
                 return events
         else:
+            previous = tracker.get_slot("last_question")
             answer = answering.answer_question(
-                svc.retriever, text, lang, previous_question=tracker.get_slot("last_question"), vector=vector
+                svc.retriever, text, lang, previous_question=previous, vector=vector,
+                follow_up_vector=follow_up_vector(tracker, previous, text),
             )
         if not answer.covered:
             dispatcher.utter_message(response="utter_not_covered")
@@ -178,6 +181,15 @@ def query_vector(tracker: Tracker) -> np.ndarray:
     retriever = services.get().retriever
     vector = unpack_vector(tracker.latest_message.get(QUERY_VECTOR), retriever.embedder.info())
     return retriever.embed(_text(tracker)) if vector is None else vector
+
+
+def follow_up_vector(tracker: Tracker, previous: str | None, text: str) -> np.ndarray | None:
+    """The vector Rasa computed for the message joined to the previous question, if it was
+    computed for exactly the text the answer would search (else the answer embeds it)."""
+    packed = tracker.latest_message.get(FOLLOW_UP_VECTOR)
+    if not previous or not isinstance(packed, dict) or packed.get("query") != follow_up_query(previous, text):
+        return None
+    return unpack_vector(packed, services.get().retriever.embedder.info())
 
 
 def urgency(tracker: Tracker, vector: np.ndarray | None = None) -> Urgency:

@@ -15,12 +15,10 @@ import numpy as np
 import yaml
 
 from knowledge.corpus import COMPLETE_LANGUAGES, Corpus, document_id
-from knowledge.langid import dominant_script
+from knowledge.follow_up import follow_up_query, is_follow_up
 from knowledge.paths import DATA_DIR
 from knowledge.retriever import Hit, Retriever, SearchResult
 
-# A follow-up ("and my children?") is short; it is read together with the previous question.
-FOLLOW_UP_MAX_WORDS = 8
 # The reading with the previous question wins unless the message alone scores clearly higher:
 # a short follow-up often matches something on its own ("my wife?" -> family reunification).
 # Measured on 17 follow-ups and 15 short new questions written for this (tests/knowledge):
@@ -95,28 +93,17 @@ def compose(result: SearchResult, lang: str) -> Answer:
     return Answer("\n".join(lines), True, [top.id, *(h.id for h in others)], lang, result.question)
 
 
-# Thai and Chinese are written without spaces between words: their length in words is
-# estimated from letters (a Thai word is about five letters, a Chinese word about 1.6 characters).
-_LETTERS_PER_WORD = {"THAI": 5.0, "CJK": 1.6, "HIRAGANA": 1.6}
-
-
-def is_follow_up(text: str) -> bool:
-    """Short enough to be read with the previous question ("and my children?", "¿y mi esposa?")."""
-    per_word = _LETTERS_PER_WORD.get(dominant_script(text) or "")
-    if per_word is None:
-        return len(text.split()) <= FOLLOW_UP_MAX_WORDS
-    return sum(ch.isalpha() for ch in text) / per_word <= FOLLOW_UP_MAX_WORDS
-
-
 def answer_question(
     retriever: Retriever, text: str, lang: str, previous_question: str | None = None,
-    vector: np.ndarray | None = None,
+    vector: np.ndarray | None = None, follow_up_vector: np.ndarray | None = None,
 ) -> Answer:
-    """Answer ``text`` (``vector``: its query vector, if already computed); a short follow-up is
-    also read with the previous question."""
+    """Answer ``text``; a short follow-up is also read with the previous question. ``vector``
+    and ``follow_up_vector``: the query vectors of the message and of the joined text
+    (``follow_up_query``), if already computed."""
     result = retriever.search(text, lang=lang, k=3, vector=vector)
     if previous_question and is_follow_up(text):
-        joined = retriever.search(f"{previous_question} {text}", lang=lang, k=3)
+        joined = retriever.search(follow_up_query(previous_question, text), lang=lang, k=3,
+                                  vector=follow_up_vector)
         own = result.ranked[0].score if result.ranked else 0.0
         if joined.covered and (not result.covered or joined.hits[0].score + FOLLOW_UP_MARGIN >= own):
             result = joined

@@ -207,8 +207,10 @@ class SentenceTransformerEmbedder:
         return self._encode(texts, "passage: ")
 
 
-# The parse-data key under which Rasa's featurizer passes the message's query vector on.
+# The parse-data keys under which Rasa's featurizer passes the message's query vector on, and
+# that of the message joined to the previous question (a possible follow-up, with its text).
 QUERY_VECTOR = "query_vector"
+FOLLOW_UP_VECTOR = "follow_up_vector"
 
 
 def _vector_source(info: EmbedderInfo) -> str:

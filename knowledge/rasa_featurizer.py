@@ -12,6 +12,7 @@ message a second time. It is the retriever's query vector: same model, prefix an
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -20,12 +21,14 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from knowledge import rasa_speedups
-from knowledge.embedders import QUERY_VECTOR, Embedder, make_embedder, pack_vector
+from knowledge.embedders import FOLLOW_UP_VECTOR, QUERY_VECTOR, Embedder, make_embedder, pack_vector
+from knowledge.follow_up import estimated_words, follow_up_query, is_follow_up
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -54,6 +57,7 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
         self._embedder: Embedder = make_embedder(config["embedder"])
         self._embedder.warm_up()
         self._info = self._embedder.info()
+        self._pool: ThreadPoolExecutor | None = None
 
     @classmethod
     def create(
@@ -83,8 +87,25 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
                     message=message,
                 )
 
-    def process(self, messages: list[Message]) -> list[Message]:
+    def _follow_up(self, message: Message, tracker: DialogueStateTracker | None) -> tuple[str, Future] | None:
+        """Start embedding the joined reading of a possible follow-up, on the second thread."""
+        previous = tracker.get_slot("last_question") if tracker is not None and tracker.events else None
+        text = " ".join(str(message.get(TEXT) or "").split())
+        if not previous or not is_follow_up(text) or estimated_words(text) < 2:
+            return None
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="follow-up-embedding")
+        query = follow_up_query(str(previous), text)
+        return query, self._pool.submit(self._embedder.embed_queries, [query])
+
+    def process(self, messages: list[Message], tracker: DialogueStateTracker | None = None) -> list[Message]:
+        pending = [(m, self._follow_up(m, tracker)) for m in messages]
         self._featurize(messages, output=True)
+        for message, started in pending:
+            if started is not None:
+                query, future = started
+                packed = {**pack_vector(future.result()[0], self._info), "query": query}
+                message.set(FOLLOW_UP_VECTOR, packed, add_to_output=True)
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

