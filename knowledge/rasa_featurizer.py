@@ -22,13 +22,17 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from knowledge import rasa_speedups
 from knowledge.embedders import FOLLOW_UP_VECTOR, QUERY_VECTOR, Embedder, make_embedder, pack_vector
 from knowledge.follow_up import estimated_words, follow_up_query, is_follow_up
+
+# message data (not output) from the featurizer to FollowUpVector: (joined text, its future vector)
+PENDING_FOLLOW_UP = "pending_follow_up_vector"
+QUESTION_INTENT = "ask_question"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -87,7 +91,7 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
                     message=message,
                 )
 
-    def _follow_up(self, message: Message, tracker: DialogueStateTracker | None) -> tuple[str, Future] | None:
+    def _follow_up(self, message: Message, tracker: DialogueStateTracker | None) -> tuple[str, Future, Any] | None:
         """Start embedding the joined reading of a possible follow-up, on the second thread."""
         previous = tracker.get_slot("last_question") if tracker is not None and tracker.events else None
         text = " ".join(str(message.get(TEXT) or "").split())
@@ -96,18 +100,48 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="follow-up-embedding")
         query = follow_up_query(str(previous), text)
-        return query, self._pool.submit(self._embedder.embed_queries, [query])
+        return query, self._pool.submit(self._embedder.embed_queries, [query]), self._info
 
     def process(self, messages: list[Message], tracker: DialogueStateTracker | None = None) -> list[Message]:
         pending = [(m, self._follow_up(m, tracker)) for m in messages]
         self._featurize(messages, output=True)
         for message, started in pending:
             if started is not None:
-                query, future = started
-                packed = {**pack_vector(future.result()[0], self._info), "query": query}
-                message.set(FOLLOW_UP_VECTOR, packed, add_to_output=True)
+                message.set(PENDING_FOLLOW_UP, started)
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         self._featurize(training_data.training_examples)
+        return training_data
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+class FollowUpVector(GraphComponent):
+    """After intent classification: a question waits for the joined reading's vector that the
+    featurizer started, and passes it on; anything else leaves it (it finishes unused)."""
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> FollowUpVector:
+        return cls()
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            started = message.get(PENDING_FOLLOW_UP)
+            if started is None:
+                continue
+            message.data.pop(PENDING_FOLLOW_UP, None)
+            if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) != QUESTION_INTENT:
+                continue
+            query, future, info = started
+            message.set(FOLLOW_UP_VECTOR, {**pack_vector(future.result()[0], info), "query": query},
+                        add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data

