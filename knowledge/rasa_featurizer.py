@@ -8,11 +8,21 @@ carries intents across languages. Only imported by Rasa (``bot/config.yml``).
 The unscaled vector is also put in the parse data (``QUERY_VECTOR``, packed to about 1 KB), so
 the action server reuses it for the urgency check and retrieval instead of embedding the
 message a second time. It is the retriever's query vector: same model, prefix and whitespace.
+
+A short message that may be a follow-up ("and my children?") is also embedded joined to the
+previous question (``knowledge.follow_up``), on a second thread while the message itself is
+embedded and classified; the action server would otherwise embed the joined text after Rasa,
+one after the other. ``FollowUpVector``, placed after the intent classifier, waits for that
+vector only when the message is a question and passes it on as ``FOLLOW_UP_VECTOR`` with the
+text it stands for; for other messages it is stopped (or never started) and not waited for.
+Messages of one word ("hi", "thanks") are not embedded twice: rarely follow-ups, and common.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,12 +37,31 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from knowledge import rasa_speedups
-from knowledge.embedders import FOLLOW_UP_VECTOR, QUERY_VECTOR, Embedder, make_embedder, pack_vector
+from knowledge.embedders import (
+    FOLLOW_UP_VECTOR,
+    QUERY_VECTOR,
+    Embedder,
+    EmbedderInfo,
+    make_embedder,
+    pack_vector,
+)
 from knowledge.follow_up import estimated_words, follow_up_query, is_follow_up
 
-# message data (not output) from the featurizer to FollowUpVector: (joined text, its future vector)
+# message data (not output) from the featurizer to FollowUpVector
 PENDING_FOLLOW_UP = "pending_follow_up_vector"
 QUESTION_INTENT = "ask_question"
+
+
+@dataclass
+class PendingFollowUp:
+    query: str  # the joined text
+    vector: Future  # its query vector, being computed
+    stop: Callable[[], None]  # ends the computation early when the message is not a question
+    info: EmbedderInfo
+
+    def discard(self) -> None:
+        self.vector.cancel()  # if it has not started
+        self.stop()  # if it has
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -91,7 +120,7 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
                     message=message,
                 )
 
-    def _follow_up(self, message: Message, tracker: DialogueStateTracker | None) -> tuple[str, Future, Any] | None:
+    def _follow_up(self, message: Message, tracker: DialogueStateTracker | None) -> PendingFollowUp | None:
         """Start embedding the joined reading of a possible follow-up, on the second thread."""
         previous = tracker.get_slot("last_question") if tracker is not None and tracker.events else None
         text = " ".join(str(message.get(TEXT) or "").split())
@@ -100,7 +129,12 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="follow-up-embedding")
         query = follow_up_query(str(previous), text)
-        return query, self._pool.submit(self._embedder.embed_queries, [query]), self._info
+        stoppable = getattr(self._embedder, "stoppable_query", None)
+        if stoppable is None:
+            job, stop = (lambda: self._embedder.embed_queries([query])), (lambda: None)
+        else:
+            job, stop = stoppable(query)
+        return PendingFollowUp(query, self._pool.submit(job), stop, self._info)
 
     def process(self, messages: list[Message], tracker: DialogueStateTracker | None = None) -> list[Message]:
         pending = [(m, self._follow_up(m, tracker)) for m in messages]
@@ -137,10 +171,10 @@ class FollowUpVector(GraphComponent):
                 continue
             message.data.pop(PENDING_FOLLOW_UP, None)
             if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) != QUESTION_INTENT:
+                started.discard()  # on a busy server the other messages need the core
                 continue
-            query, future, info = started
-            message.set(FOLLOW_UP_VECTOR, {**pack_vector(future.result()[0], info), "query": query},
-                        add_to_output=True)
+            packed = pack_vector(started.vector.result()[0], started.info)
+            message.set(FOLLOW_UP_VECTOR, {**packed, "query": started.query}, add_to_output=True)
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

