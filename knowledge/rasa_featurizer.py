@@ -44,8 +44,9 @@ from knowledge.embedders import (
     EmbedderInfo,
     make_embedder,
     pack_vector,
+    stoppable_query,
 )
-from knowledge.follow_up import estimated_words, follow_up_query, is_follow_up
+from knowledge.follow_up import FOLLOW_UP_MAX_WORDS, estimated_words, follow_up_query
 
 # message data (not output) from the featurizer to FollowUpVector
 PENDING_FOLLOW_UP = "pending_follow_up_vector"
@@ -124,16 +125,12 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
         """Start embedding the joined reading of a possible follow-up, on the second thread."""
         previous = tracker.get_slot("last_question") if tracker is not None and tracker.events else None
         text = " ".join(str(message.get(TEXT) or "").split())
-        if not previous or not is_follow_up(text) or estimated_words(text) < 2:
+        if not previous or not 2 <= estimated_words(text) <= FOLLOW_UP_MAX_WORDS:
             return None
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="follow-up-embedding")
         query = follow_up_query(str(previous), text)
-        stoppable = getattr(self._embedder, "stoppable_query", None)
-        if stoppable is None:
-            job, stop = (lambda: self._embedder.embed_queries([query])), (lambda: None)
-        else:
-            job, stop = stoppable(query)
+        job, stop = stoppable_query(self._embedder, query)
         return PendingFollowUp(query, self._pool.submit(job), stop, self._info)
 
     def process(self, messages: list[Message], tracker: DialogueStateTracker | None = None) -> list[Message]:
