@@ -42,6 +42,9 @@ _SCRIPT_LANGS: dict[str, tuple[str, ...]] = {
 _PROFILE_NAMES = {"zh": "zh-cn"}
 _STICKY_MAX_WORDS = 3
 _STICKY_MIN_PROB = 0.90
+# an uncertain guess on a message this short does not move a conversation to another language
+# ("y si no tengo papeles" -> Tagalog 0.57 in a Spanish conversation)
+_UNCERTAIN_MAX_WORDS = 8
 
 
 @cache
@@ -120,6 +123,10 @@ class LanguageIdentifier:
             return LanguageGuess(previous or self.default, 0.0, f"unsupported script {script}")
         if len(candidates) == 1:
             return LanguageGuess(candidates[0], 1.0, f"script {script}")
+        if "es" in candidates and ("¿" in text or "¡" in text):
+            # opening question and exclamation marks are Spanish only, among the languages we
+            # support; langdetect read "¿y si no tengo papeles?" as Tagalog (0.99999)
+            return LanguageGuess("es", 1.0, "Spanish punctuation")
         words = [w.strip(".,!?¿¡…:;()\"'") for w in text.lower().split()]
         if len(words) <= _STICKY_MAX_WORDS:
             known = [lang for lang in candidates if all(w in _chat_words().get(lang, ()) for w in words)]
@@ -135,7 +142,7 @@ class LanguageIdentifier:
             return LanguageGuess(previous or candidates[0], 0.0, "too little text")
         best = ranked[0]
         if previous and best.lang != previous and (
-            len(words) <= 2 or (previous in candidates and len(words) <= _STICKY_MAX_WORDS
+            len(words) <= 2 or (previous in candidates and len(words) <= _UNCERTAIN_MAX_WORDS
                            and best.prob < _STICKY_MIN_PROB)
         ):
             # langdetect's probabilities are overconfident on one or two words ("ok" -> tl 0.99)

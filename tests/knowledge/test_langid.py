@@ -66,6 +66,11 @@ def test_no_letters_falls_back(ident: LanguageIdentifier) -> None:
     ("Meu patrão pegou meu passaporte", None, False, "en"),  # no Portuguese corpus: English
     ("thanks", "es", True, "es"),
     ("I would like to know whether my employer may keep my passport", "es", True, "en"),
+    # Spanish follow-ups that bare langdetect reads as Tagalog (0.99999 and 0.57): answered in
+    # English before, because Tagalog has no complete corpus
+    ("¿y si no tengo papeles?", "es", False, "es"),
+    ("y si no tengo papeles", "es", False, "es"),
+    ("¿y si no tengo papeles?", None, False, "es"),
 ])
 def test_conversation_language_is_sticky_and_respects_choice(
     text: str, previous: str | None, chosen: bool, expected: str,
