@@ -1,0 +1,111 @@
+"""Citation labels and fixed phrases (content/data/phrases.yaml): one name per document in every
+language, for answers and safety messages alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from knowledge.answers.phrases import PHRASES_FILE, Phrases, PhrasesError, default_phrases
+from knowledge.vocab import COMPLETE_LANGUAGES, GENERAL_COMMENTS
+
+
+@pytest.fixture(scope="module")
+def phrases() -> Phrases:
+    return Phrases.load()
+
+
+def _raw() -> Any:
+    return yaml.safe_load(PHRASES_FILE.read_text("utf-8"))
+
+
+def _load(tmp_path: Path, data: Any) -> Phrases:
+    path = tmp_path / "phrases.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    return Phrases.load(path)
+
+
+def test_every_answer_language_and_every_general_comment(phrases: Phrases) -> None:
+    assert set(COMPLETE_LANGUAGES) <= phrases.languages()
+    assert set(phrases.comments) == set(GENERAL_COMMENTS)
+    assert default_phrases() is default_phrases()
+
+
+@pytest.mark.parametrize("lang,expected", [
+    ("en", "Convention, arts. 16, 17 and 18; CMW General Comment 5 (2021)"),
+    ("es", "Convención, arts. 16, 17 y 18; Observación general núm. 5 (2021) del Comité de Protección de los"
+           " Derechos de Todos los Trabajadores Migratorios y de sus Familiares"),
+    ("fr", "Convention, art. 16, 17 et 18 ; Observation générale n° 5 (2021) du Comité pour la protection des"
+           " droits de tous les travailleurs migrants et des membres de leur famille"),
+    ("ar", "الاتفاقية، المواد 16 و17 و18؛ التعليق العام رقم 5 (2021) للجنة المعنية بحماية حقوق جميع العمال"
+           " المهاجرين وأفراد أسرهم"),
+])
+def test_articles_together_then_each_comment(phrases: Phrases, lang: str, expected: str) -> None:
+    cites = ["icrmw:art16", "icrmw:art17", "icrmw:art18", "cmw-gc5:safeguards"]
+    assert phrases.citation_labels(cites, lang) == expected
+
+
+def test_duals_single_articles_and_other_documents(phrases: Phrases) -> None:
+    assert phrases.citation_labels(["icrmw:art22", "icrmw:art23"], "ar") == "الاتفاقية، المادتان 22 و23"
+    assert phrases.citation_labels(["icrmw:art22", "icrmw:art23"], "en") == "Convention, arts. 22 and 23"
+    assert phrases.citation_labels(["icrmw:art28"], "fr") == "Convention, art. 28"
+    # a document is named once, whatever sections of it are cited; others go by their ID
+    assert phrases.citation_labels(["icrmw:art21", "icrmw:art21", "sdg:10.7"], "en") == "Convention, art. 21; sdg:10.7"
+    assert phrases.citation_labels([], "en") == ""
+
+
+@pytest.mark.parametrize("lang,expected", [
+    ("en", "Joint General Comment CMW 3 / CRC 22 (2017)"),
+    ("es", "Observación general conjunta núm. 3 (2017) del Comité de Protección de los Derechos de Todos los"
+           " Trabajadores Migratorios y de sus Familiares y núm. 22 (2017) del Comité de los Derechos del Niño"),
+    ("fr", "Observation générale conjointe n° 3 (2017) du Comité pour la protection des droits de tous les"
+           " travailleurs migrants et des membres de leur famille et n° 22 (2017) du Comité des droits de l'enfant"),
+    ("ar", "التعليق العام المشترك رقم 3 (2017) للجنة المعنية بحماية حقوق جميع العمال المهاجرين وأفراد أسرهم"
+           " ورقم 22 (2017) للجنة حقوق الطفل"),
+])
+def test_joint_comments_name_both_committees(phrases: Phrases, lang: str, expected: str) -> None:
+    assert phrases.citation_label("cmw-gc3:heard", lang) == expected
+    assert phrases.citation_label("cmw-gc3", lang) == expected
+
+
+def test_each_comment_is_named_exactly(phrases: Phrases) -> None:
+    labels = [phrases.citation_label(doc, "en") for doc in GENERAL_COMMENTS]
+    assert labels == ["CMW General Comment 1 (2011)", "CMW General Comment 2 (2013)",
+                      "Joint General Comment CMW 3 / CRC 22 (2017)", "Joint General Comment CMW 4 / CRC 23 (2017)",
+                      "CMW General Comment 5 (2021)"]
+    two = phrases.citation_labels(["cmw-gc3:heard", "cmw-gc4:protection", "cmw-gc4:detention"], "en")
+    assert two == "Joint General Comment CMW 3 / CRC 22 (2017); Joint General Comment CMW 4 / CRC 23 (2017)"
+
+
+def test_a_language_without_phrases_gets_english(phrases: Phrases) -> None:
+    assert phrases.words_for("pt") == phrases.words_for("en")
+    assert phrases.citation_label("cmw-gc5", "pt") == "CMW General Comment 5 (2021)"
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    data = _raw()
+    del data["fr"]["joint_comment"]
+    data["es"]["comment"] = "Observación general {numero}"
+    del data["general_comments"]["cmw-gc4"]
+    data["general_comments"]["cmw-gc3"] = {"year": "2017"}
+    with pytest.raises(PhrasesError) as info:
+        _load(tmp_path, data)
+    message = str(info.value)
+    assert "phrases.yaml has 4 problem(s)" in message
+    assert "(language 'fr'): missing joint_comment" in message
+    assert "(language 'es'): comment may use only {n}, {year}" in message
+    assert "cmw-gc4 is missing" in message and "cmw-gc3 needs 'year:'" in message
+
+
+def test_a_missing_language_and_a_broken_file(tmp_path: Path) -> None:
+    data = _raw()
+    del data["ar"]
+    with pytest.raises(PhrasesError, match="missing language 'ar'"):
+        _load(tmp_path, data)
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("en: [unclosed\n", "utf-8")
+    with pytest.raises(PhrasesError, match="not valid YAML"):
+        Phrases.load(bad)
