@@ -1,0 +1,80 @@
+"""The message sent at once to a person in danger: what to do now, in their language, the
+provisions that protect them, and lines where a human can help.
+
+After the guide and the directory are loaded, ``safety_message`` is pure: no file or network
+access while someone is waiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from knowledge.content_check import LANGUAGE_CODE
+from knowledge.safety.guide import SafetyGuide, default_guide
+from knowledge.safety.hotlines import ANYWHERE, Hotline, HotlineDirectory, default_directory, normalise_country
+from knowledge.vocab import FALLBACK_CATEGORY, FALLBACK_LANGUAGE
+
+
+@dataclass(frozen=True)
+class SafetyMessage:
+    """What to send now: text in the person's language, what it stands on, and who can help."""
+
+    text: str
+    citations: list[str]
+    hotlines: list[Hotline]
+    category: str
+    lang: str
+
+
+def normalise_language(lang: str | None) -> str:
+    """``"es-MX"`` -> ``"es"``; anything unusable -> English."""
+    code = (lang or "").strip().lower().replace("_", "-").split("-")[0]
+    return code if LANGUAGE_CODE.fullmatch(code) else FALLBACK_LANGUAGE
+
+
+def safety_message(
+    category: str,
+    lang: str,
+    country: str | None = None,
+    directory: HotlineDirectory | None = None,
+    guide: SafetyGuide | None = None,
+) -> SafetyMessage:
+    """The safety message for ``category``, in ``lang`` (English if not written in it).
+
+    Never fails on its inputs, because it runs while someone is in danger: an unknown category gets
+    the general "urgent" message, an unknown country only the lines that serve anywhere. The
+    hotlines are still chosen by the person's own language, even when the text falls back to English.
+    """
+    guide = guide if guide is not None else default_guide()
+    directory = directory if directory is not None else default_directory()
+    category = category if category in guide.situations else FALLBACK_CATEGORY
+    asked = normalise_language(lang)
+    lang = guide.language_for(category, asked)
+    situation = guide.situations[category]
+    words = guide.labels[lang]
+    content = situation.texts[lang]
+    hotlines = [h.in_language(lang) for h in directory.choose(category, asked, normalise_country(country))]
+
+    lines = [content.heading, *(f"{i}. {step}" for i, step in enumerate(content.steps, 1))]
+    lines += ["", words["help"], *(_hotline_line(h, words) for h in hotlines), ""]
+    refs = guide.phrases.citation_labels(situation.citations, lang)
+    binds = guide.phrases.words_for(lang)["binds"]
+    lines.append(" ".join(filter(None, [content.rights, f"({refs})" if refs else "", binds])))
+    return SafetyMessage("\n".join(lines), list(situation.citations), hotlines, category, lang)
+
+
+def _hotline_line(hotline: Hotline, words: Mapping[str, str]) -> str:
+    parts = [hotline.phone] if hotline.phone else []
+    if hotline.whatsapp:
+        parts.append(f"{words['whatsapp']} {hotline.whatsapp}")
+    if hotline.hours:
+        parts.append(hotline.hours)
+    if ANYWHERE not in hotline.languages:
+        parts.append(f"{words['languages']}{words['colon']}{', '.join(hotline.languages)}")
+    line = f"- {hotline.organisation}{words['colon']}{words['group_sep'].join(parts)}"
+    if hotline.note:
+        line += f". {hotline.note}"
+    if hotline.example:
+        line += f" {words['example']}"
+    return line
