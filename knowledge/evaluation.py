@@ -5,6 +5,8 @@ means the message is out of scope: the right behaviour is to refuse. Gold and ac
 both count as hits, compared at document level (``cmw-gc2:para12`` counts as ``cmw-gc2``).
 
 Recall is measured on what the person would see: a question the retriever refuses has no hits.
+With an urgency detector, each item is embedded once: the vector the search uses is passed to the
+detector too.
 """
 
 from __future__ import annotations
@@ -13,19 +15,34 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from knowledge.corpus import document_id
+import numpy as np
+
+from knowledge.answers.language import LanguageIdentifier
 from knowledge.errors import KnowledgeError
-from knowledge.langid import SUPPORTED, LanguageIdentifier
-from knowledge.retriever import SearchResult
+from knowledge.search.retriever import SearchResult
+from knowledge.triage import Urgency
+from knowledge.vocab import SUPPORTED_LANGUAGES, document_id
 
 KEYS = ("recall@1", "recall@3", "recall@5", "mrr", "oos_refusal", "lang_id_accuracy", "n")
 URGENT_KEYS = ("urgent_recall", "urgent_precision")
 
 
 class Searcher(Protocol):
-    def search(self, question: str, lang: str = "en", k: int = 5) -> SearchResult: ...
+    """What the evaluation needs of a retriever: the query vector as its search computes it, and a
+    search that takes that vector."""
+
+    def embed(self, question: str) -> np.ndarray: ...
+
+    def search(self, question: str, lang: str = "en", k: int = 5, vector: np.ndarray | None = None) -> SearchResult:
+        ...
+
+
+class Detector(Protocol):
+    """What the evaluation needs of an urgency detector (``knowledge.triage.UrgencyDetector``)."""
+
+    def detect(self, text: str, lang: str | None = None, vector: np.ndarray | None = None) -> Urgency: ...
 
 
 @dataclass(frozen=True)
@@ -89,19 +106,24 @@ def run(
     identifier: LanguageIdentifier | None = None,
     k: int = 10,
     progress: Callable[[int], None] | None = None,
-    urgency: Any = None,
+    urgency: Detector | None = None,
 ) -> list[Outcome]:
-    """Search every item; with an ``urgency`` detector (knowledge.triage), also say if it is urgent."""
+    """Search every item; with an ``urgency`` detector (knowledge.triage), also say if it is urgent.
+
+    With a detector, the item's query vector is computed once (``Searcher.embed``) and given to
+    both the search and the detector: each item is embedded once, not twice.
+    """
     identifier = identifier or LanguageIdentifier()
     outcomes = []
     for i, item in enumerate(items, 1):
         lang = identifier.identify(item.text).lang
-        result = searcher.search(item.text, lang=lang, k=k)
+        vector = searcher.embed(item.text) if urgency is not None and item.text.strip() else None
+        result = searcher.search(item.text, lang=lang, k=k, vector=vector)
         docs: list[str] = []
         for hit in result.hits:
             if hit.document not in docs:
                 docs.append(hit.document)
-        urgent = None if urgency is None else bool(urgency.detect(item.text, lang).urgent)
+        urgent = None if urgency is None else bool(urgency.detect(item.text, lang, vector=vector).urgent)
         outcomes.append(Outcome(item, lang, result.covered, docs, urgent))
         if progress:
             progress(i)
@@ -111,7 +133,7 @@ def run(
 def _score(outcomes: list[Outcome]) -> dict[str, float | int | None]:
     in_scope = [o for o in outcomes if o.item.relevant]
     oos = [o for o in outcomes if not o.item.relevant]
-    ident = [o for o in outcomes if o.item.lang in SUPPORTED]
+    ident = [o for o in outcomes if o.item.lang in SUPPORTED_LANGUAGES]
 
     def mean(values: list[float]) -> float | None:
         return round(sum(values) / len(values), 4) if values else None
