@@ -7,6 +7,8 @@ handed to a person (an urgent situation, or the person asked for one).
     GET  /console/cases/{id}               summary, cited provisions, transcript, notes, and the forms
     POST /console/cases/{id}/claim|reply|note|close
     GET  /console/audit                    who did what to which case (read-only)
+    GET  /console/failed                   messages and replies the gateway set aside after repeated
+                                           failures: when, channel, reason (never what they said)
     GET  /console/static/console.css
 
 Server-rendered HTML without any script, so it works in any browser and the Content-Security-Policy
@@ -39,6 +41,7 @@ from channels.cases import SESSION_SECONDS, Case, CaseError, CaseMessage, CaseSt
 from channels.keys import equal
 from channels.observability import log_event
 from channels.settings import Settings
+from channels.store import ParkedRow
 from channels.webchat import same_origin
 
 if TYPE_CHECKING:  # the gateway imports this module when it builds its app
@@ -53,6 +56,7 @@ MAX_PASSWORD = 1024  # no reason to hash more
 MAX_REPLY = 2000  # characters an operator may send at once (the channel splits it to its own limits)
 MAX_NOTE = 4000
 AUDIT_ROWS = 200
+FAILED_ROWS = 200
 # No script, no external source, no framing; forms may only post here.
 # https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Content-Security-Policy
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none';"
@@ -96,7 +100,7 @@ class ConsoleRoutes:
         self.gateway = gateway
         self.cases: CaseStore = gateway.cases
         self.secure = gateway.settings.public_url.lower().startswith("https://")
-        self.stylesheet_bytes = resources.files("channels").joinpath("static", STYLESHEET).read_bytes()
+        self.stylesheet_bytes = (resources.files("channels") / "static" / STYLESHEET).read_bytes()
 
     # sessions and forms
 
@@ -189,7 +193,9 @@ class ConsoleRoutes:
         _, me = await self._operator(request)
         waiting = await self.gateway.db(self.cases.queue)
         names = await self.gateway.db(operator_names, self.cases)
-        return _html(queue_page(me, waiting, names, self.gateway.clock()))
+        stats = await self.gateway.db(self.gateway.store.stats)
+        parked = stats.parked_inbox + stats.parked_outbox
+        return _html(queue_page(me, waiting, names, self.gateway.clock(), parked))
 
     async def case(self, request: web.Request) -> web.StreamResponse:
         _, me = await self._operator(request)
@@ -199,6 +205,11 @@ class ConsoleRoutes:
         _, me = await self._operator(request)
         rows = await self.gateway.db(self.cases.audit_log, AUDIT_ROWS)
         return _html(audit_page(me, rows))
+
+    async def failed(self, request: web.Request) -> web.StreamResponse:
+        _, me = await self._operator(request)
+        rows = await self.gateway.db(self.gateway.store.parked, FAILED_ROWS)
+        return _html(failed_page(me, rows))
 
     async def stylesheet(self, request: web.Request) -> web.StreamResponse:
         return web.Response(body=self.stylesheet_bytes, content_type="text/css", charset="utf-8")
@@ -324,6 +335,7 @@ def layout(title: str, body: str, me: OperatorSession | None = None, refresh: bo
     nav = ""
     if me is not None:
         nav = (f'<nav><a href="{QUEUE}">Queue</a> <a href="/console/audit">Audit log</a>'
+               ' <a href="/console/failed">Failed</a>'
                f' <span class="who">Signed in as <b>{e(me.username)}</b></span>'
                f' <form method="post" action="/console/logout" class="inline">{csrf_input(me)}'
                '<button type="submit" class="link">Sign out</button></form></nav>')
@@ -367,7 +379,8 @@ def status_text(case: Case, names: Mapping[int, str], me: OperatorSession) -> st
     return case.status
 
 
-def queue_page(me: OperatorSession, waiting: list[Case], names: Mapping[int, str], now: float) -> str:
+def queue_page(me: OperatorSession, waiting: list[Case], names: Mapping[int, str], now: float,
+               parked: int = 0) -> str:
     if not waiting:
         table = '<p class="empty">No open cases.</p>'
     else:
@@ -383,8 +396,11 @@ def queue_page(me: OperatorSession, waiting: list[Case], names: Mapping[int, str
         table = ('<table class="queue">\n<thead><tr><th>Case</th><th>Category</th><th>Topic</th><th>Language</th>'
                  '<th>Channel</th><th>Waiting</th><th>Status</th><th>Claimed by</th></tr></thead>\n<tbody>\n'
                  + "\n".join(rows) + '\n</tbody>\n</table>')
+    failed = (f'<p class="alert failed" role="alert"><a href="/console/failed">{parked} message'
+              f'{"s" if parked != 1 else ""} could not be processed</a>: the assistant did not answer '
+              f'{"them" if parked != 1 else "it"}. Tell whoever runs the gateway.</p>\n') if parked else ""
     return layout("Queue", (
-        f'<h1>Queue <small>{len(waiting)} open</small></h1>\n'
+        f'<h1>Queue <small>{len(waiting)} open</small></h1>\n{failed}'
         f'<p class="hint">Most urgent first, then the longest waiting. This page reloads every '
         f'{REFRESH_SECONDS} seconds.</p>\n{table}'), me, refresh=True)
 
@@ -464,6 +480,25 @@ def audit_page(me: OperatorSession, rows: list[dict[str, Any]]) -> str:
         f'<th>Case</th><th>Detail</th></tr></thead>\n<tbody>\n{lines}\n</tbody></table>'), me)
 
 
+def failed_page(me: OperatorSession, rows: list[ParkedRow]) -> str:
+    lines = "\n".join(
+        f'<tr><td>{e(when(row.parked))}</td><td>{e(_QUEUE_NAMES.get(row.queue, row.queue))}</td>'
+        f'<td>{e(row.channel)}</td><td>{e(when(row.since))}</td><td>{row.failures}</td><td>{e(row.reason)}</td></tr>'
+        for row in rows)
+    table = ('<table class="failed"><thead><tr><th>Set aside</th><th>What</th><th>Channel</th><th>Since</th>'
+             f'<th>Tries</th><th>Reason</th></tr></thead>\n<tbody>\n{lines}\n</tbody></table>'
+             if rows else '<p class="empty">Nothing has failed.</p>')
+    return layout("Failed", (
+        '<h1>Failed messages</h1>\n<p class="hint">Messages from people (and replies to them) that the gateway '
+        'tried several times and then set aside, so that the rest of the conversation could go on. The person '
+        'got no answer to them. The reason is for whoever runs the gateway (SealError: the gateway secret '
+        f'changed). The latest {FAILED_ROWS}, newest first; they are deleted after the retention period.</p>\n'
+        f'{table}'), me)
+
+
+_QUEUE_NAMES = {"inbox": "message from a person", "outbox": "reply to a person"}
+
+
 def _case_link(case_id: object) -> str:
     return f'<a href="{case_url(int(case_id))}">Case {int(case_id)}</a>' if isinstance(case_id, int) else ""
 
@@ -488,6 +523,7 @@ def register(app: web.Application, gateway: Gateway) -> None:
     app.router.add_post(LOGIN, routes.login)
     app.router.add_post("/console/logout", routes.logout)
     app.router.add_get("/console/audit", routes.audit)
+    app.router.add_get("/console/failed", routes.failed)
     app.router.add_get(f"/console/static/{STYLESHEET}", routes.stylesheet)
     app.router.add_get(case, routes.case)
     app.router.add_post(f"{case}/claim", routes.claim)

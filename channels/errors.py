@@ -11,6 +11,11 @@ class ConfigError(ChannelError):
     """The environment does not configure the gateway or a channel completely."""
 
 
+class SealError(ChannelError):
+    """Stored data that cannot be opened: sealed under another GATEWAY_SECRET, or damaged. The
+    message or reply it held is parked after a few tries; restore the old secret to read it."""
+
+
 class Rejected(ChannelError):
     """A webhook request that must not be processed: forged, unsigned or malformed (4xx)."""
 

@@ -5,6 +5,12 @@
     outbox worker             send in order per conversation, retry 5xx/429 (Retry-After), keep
                               what could not be sent across restarts
     GET /healthz, /metrics    operations; /chat is the web chat
+
+Every background loop runs under a supervisor that logs an error, waits (0.5 s doubling to 30 s)
+and starts the loop again, and /healthz turns red while one is down. A message or reply that
+fails for a reason other than Rasa or the platform being unavailable (it cannot be opened, a bug)
+is tried again with a growing pause and, after PARK_AFTER tries, set aside as 'failed' so that
+the person's later messages go ahead; the console's Failed page and /metrics show it.
 """
 
 from __future__ import annotations
@@ -17,8 +23,9 @@ import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
@@ -31,7 +38,7 @@ from channels.cases import Case, CaseError, CaseStore
 from channels.errors import Rejected
 from channels.keys import Keys
 from channels.models import ApiCall, Inbound, Outbound, SendResult
-from channels.observability import Metrics, log_event, short
+from channels.observability import Metrics, failure, log_event, short
 from channels.registry import build_channels
 from channels.settings import Settings
 from channels.store import GatewayStore, InboxRow, OutboxRow
@@ -43,12 +50,50 @@ OPTION = re.compile(r"\d{1,2}")
 WORKERS = 8
 MAX_BACKOFF = 300.0
 PURGE_EVERY = 3600.0
+# A message or reply that fails this many times (other than Rasa or the platform being down) is parked.
+PARK_AFTER = 5
+# A loop that raised starts again after 0.5 s, then 1, 2, 4, ... up to 30 s while it keeps failing.
+RESTART_FIRST, RESTART_MAX = 0.5, 30.0
 GATEWAY_KEY = web.AppKey("gateway", object)
 
 
 def backoff(attempts: int) -> float:
     """Seconds before retry number ``attempts + 1``: 1, 2, 4, ... up to five minutes."""
     return float(min(2 ** attempts, MAX_BACKOFF))
+
+
+def restart_delay(failures: int) -> float:
+    """Seconds before a failed loop starts again, after its ``failures``-th failure in a row."""
+    return float(min(RESTART_FIRST * 2 ** max(0, failures - 1), RESTART_MAX))
+
+
+@dataclass
+class LoopState:
+    """A supervised loop as /healthz sees it. The loop calls ``beat`` after every round that went
+    well; the supervisor calls ``failed`` when it raised."""
+
+    name: str
+    task: asyncio.Task[None] | None = None
+    failures: int = 0  # in a row
+    failing_since: float | None = None  # time.monotonic() of the first of them
+    error: str = ""
+
+    def beat(self) -> None:
+        self.failures, self.failing_since, self.error = 0, None, ""
+
+    def failed(self, error: str) -> None:
+        self.failures += 1
+        self.error = error
+        if self.failing_since is None:
+            self.failing_since = time.monotonic()
+
+    def problem(self, down_after: float) -> str | None:
+        """Why this loop is unhealthy, or None."""
+        if self.task is None or self.task.done():
+            return f"the {self.name} loop is not running"
+        if self.failing_since is not None and time.monotonic() - self.failing_since >= down_after:
+            return f"the {self.name} loop keeps failing ({self.error}, {self.failures} restarts)"
+        return None
 
 
 class Gateway:
@@ -69,7 +114,7 @@ class Gateway:
         self._busy_in: set[str] = set()
         self._busy_out: set[str] = set()
         self._processed: dict[int, asyncio.Future[None]] = {}
-        self._tasks: list[asyncio.Task[None]] = []
+        self.loops = {name: LoopState(name) for name in ("inbox", "outbox", "retention")}
         self._inflight: set[asyncio.Task[None]] = set()
 
     # plumbing
@@ -96,22 +141,30 @@ class Gateway:
         from channels import console
 
         console.register(app, self)
-        app.on_startup.append(self._startup)
-        app.on_cleanup.append(self._cleanup)
+        app.cleanup_ctx.append(self._running)
         return app
+
+    async def _running(self, app: web.Application) -> AsyncIterator[None]:
+        """The gateway's life beside the app's: loops started before the first request, stopped last."""
+        await self._startup(app)
+        yield
+        await self._cleanup(app)
 
     async def _startup(self, app: web.Application) -> None:
         self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-        self._tasks = [asyncio.create_task(self._inbox_loop()), asyncio.create_task(self._outbox_loop()),
-                       asyncio.create_task(self._purge_loop())]
+        bodies = {"inbox": self._inbox_loop, "outbox": self._outbox_loop, "retention": self._purge_loop}
+        for name, body in bodies.items():
+            state = self.loops[name]
+            state.task = asyncio.create_task(self._supervise(state, body), name=f"gateway-{name}")
         log_event("gateway_started", channels=sorted(self.channels))
 
     async def _cleanup(self, app: web.Application) -> None:
-        for task in [*self._tasks, *self._inflight]:
+        tasks = [*(s.task for s in self.loops.values() if s.task is not None), *self._inflight]
+        for task in tasks:
             task.cancel()
-        for task in [*self._tasks, *self._inflight]:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(outcome, Exception):  # raised before it could be cancelled
+                log_event("task_failed", logging.ERROR, **failure(outcome))
         if self.session is not None:
             await self.session.close()
         self._db_thread.submit(self.store.close).result()
@@ -123,7 +176,31 @@ class Gateway:
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
         self._inflight.add(task)
-        task.add_done_callback(self._inflight.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Future[None]) -> None:
+        """A spawned task's end: an exception that got this far is logged, never left to asyncio."""
+        self._inflight.discard(task)
+        exc = None if task.cancelled() else task.exception()
+        if exc is not None:
+            log_event("task_failed", logging.ERROR, **failure(exc))
+
+    async def _supervise(self, state: LoopState, body: Callable[[LoopState], Awaitable[None]]) -> None:
+        """Run a background loop for as long as the gateway runs: when it raises, log, wait, restart."""
+        while True:
+            try:
+                await body(state)
+                fields = {"error": "returned"}  # a loop never ends on its own; start it again all the same
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                fields = failure(exc)
+            state.failed(fields["error"])
+            delay = restart_delay(state.failures)
+            self.metrics.loop_restarts.labels(state.name).inc()
+            log_event("loop_failed", logging.ERROR, loop=state.name, failures=state.failures,
+                      restart_in=delay, **fields)
+            await asyncio.sleep(delay)
 
     # inbound
 
@@ -202,64 +279,96 @@ class Gateway:
         finally:
             self._processed.pop(row_id, None)
 
-    async def _inbox_loop(self) -> None:
+    async def _inbox_loop(self, state: LoopState) -> None:
         while True:
             rows = await self.db(self.store.due_inbox, self.clock(), set(self._busy_in),
                                  WORKERS - len(self._busy_in))
             for row in rows:
                 self._busy_in.add(row.conversation)
                 self._spawn(self._process(row))
-            await self._sleep(self._wake_inbox, await self.db(self.store.next_inbox_time))
+            next_due = await self.db(self.store.next_inbox_time)
+            state.beat()
+            await self._sleep(self._wake_inbox, next_due)
 
     async def _process(self, row: InboxRow) -> None:
         try:
-            message = Inbound(**self.keys.open(row.envelope))
-            channel = self.channels.get(message.channel)
-            if channel is None:  # a channel switched off while its messages waited
-                await self.db(self.store.complete_inbox, row.id, [], [], self.clock())
-                log_event("channel_disabled", logging.WARNING, channel=message.channel)
-                return
-            text = MEDIA_INTENT if message.kind == "media" else message.text
-            if channel.numbered and message.kind == "text" and OPTION.fullmatch(text.strip()):
-                choices = await self.db(self.store.options, row.conversation)
-                number = int(text.strip())
-                if 1 <= number <= len(choices):
-                    text = choices[number - 1]
-            case = await self.db(self.cases.active_case, row.conversation)
-            if case is not None:
-                await self.db(self.cases.append, case.id, "person", _readable(message))
-                if case.status == "claimed":  # a person from the hotline has it: the bot stays silent
-                    await self.db(self.store.complete_inbox, row.id, [], [], self.clock())
-                    log_event("held_for_operator", channel=message.channel, conversation=short(row.conversation),
-                              case=case.id)
-                    return
-            try:
-                assert self.session is not None
-                replies = await rasa.converse(self.session, self.settings.rasa_url, row.conversation, text)
-            except rasa.RasaUnavailable as exc:
-                self.metrics.rasa_failures.inc()
-                log_event("rasa_unavailable", logging.WARNING, conversation=short(row.conversation),
-                          reason=str(exc), attempts=row.attempts + 1)
-                await self.db(self.store.retry_inbox, row.id, self.clock() + backoff(row.attempts))
-                return
-            outbound = rasa.to_outbound(replies, message.channel, message.user_id, message.reply_to)
-            found = rasa.directives(replies)
-            if found.get("forget"):
-                await self.forget(row.conversation)
-                case = None
-            if isinstance(found.get("handoff"), dict):
-                await self._handoff(row.conversation, message.channel, found["handoff"])
-            elif case is not None:
-                for reply in outbound:
-                    await self.db(self.cases.append, case.id, "bot", reply.text)
-            await self.deliver(row.conversation, channel, outbound, inbox_row=row.id)
-            self.metrics.reply_latency.labels(message.channel).observe(max(0.0, self.clock() - row.received))
+            await self._answer(row)
+        except Exception as exc:
+            await self._failed("inbox", row.id, row.channel, row.conversation, row.failures, exc)
         finally:
             self._busy_in.discard(row.conversation)
             self._wake_inbox.set()
             future = self._processed.get(row.id)
             if future is not None and not future.done():
                 future.set_result(None)
+
+    async def _failed(self, queue: str, row_id: int, channel: str, conversation: str, failures: int,
+                      exc: Exception) -> None:
+        """Count a failed try at a row, to be tried again later, or parked after PARK_AFTER tries.
+
+        While this runs the conversation is still marked busy; if even the count cannot be written
+        (the database is failing), it stays busy for the back-off, so nothing spins."""
+        fields: dict[str, Any] = {"queue": queue, "channel": channel, "conversation": short(conversation),
+                                  "failures": failures + 1, **failure(exc)}
+        self.metrics.processing_failures.labels(queue, channel).inc()
+        wait = backoff(failures)
+        record = self.store.fail_inbox if queue == "inbox" else self.store.fail_outbox
+        try:
+            parked = await self.db(record, row_id, fields["error"], self.clock(), self.clock() + wait, PARK_AFTER)
+        except Exception as again:
+            log_event("failure_not_recorded", logging.ERROR, queue=queue, channel=channel,
+                      conversation=short(conversation), first=fields["error"], **failure(again))
+            await asyncio.sleep(wait)
+            return
+        if parked:
+            self.metrics.parked.labels(queue, channel).inc()
+            log_event("parked", logging.ERROR, **fields)
+        else:
+            log_event("processing_failed", logging.WARNING, retry_in=wait, **fields)
+
+    async def _answer(self, row: InboxRow) -> None:
+        """Take one message through Rasa to its replies (RasaUnavailable: try again later)."""
+        message = Inbound(**self.keys.open(row.envelope))
+        channel = self.channels.get(message.channel)
+        if channel is None:  # a channel switched off while its messages waited
+            await self.db(self.store.complete_inbox, row.id, [], [], self.clock())
+            log_event("channel_disabled", logging.WARNING, channel=message.channel)
+            return
+        text = MEDIA_INTENT if message.kind == "media" else message.text
+        if channel.numbered and message.kind == "text" and OPTION.fullmatch(text.strip()):
+            choices = await self.db(self.store.options, row.conversation)
+            number = int(text.strip())
+            if 1 <= number <= len(choices):
+                text = choices[number - 1]
+        case = await self.db(self.cases.active_case, row.conversation)
+        if case is not None:
+            await self.db(self.cases.append, case.id, "person", _readable(message))
+            if case.status == "claimed":  # a person from the hotline has it: the bot stays silent
+                await self.db(self.store.complete_inbox, row.id, [], [], self.clock())
+                log_event("held_for_operator", channel=message.channel, conversation=short(row.conversation),
+                          case=case.id)
+                return
+        try:
+            assert self.session is not None
+            replies = await rasa.converse(self.session, self.settings.rasa_url, row.conversation, text)
+        except rasa.RasaUnavailable as exc:
+            self.metrics.rasa_failures.inc()
+            log_event("rasa_unavailable", logging.WARNING, conversation=short(row.conversation),
+                      reason=str(exc), attempts=row.attempts + 1)
+            await self.db(self.store.retry_inbox, row.id, self.clock() + backoff(row.attempts))
+            return
+        outbound = rasa.to_outbound(replies, message.channel, message.user_id, message.reply_to)
+        found = rasa.directives(replies)
+        if found.get("forget"):
+            await self.forget(row.conversation)
+            case = None
+        if isinstance(found.get("handoff"), dict):
+            await self._handoff(row.conversation, message.channel, found["handoff"])
+        elif case is not None:
+            for reply in outbound:
+                await self.db(self.cases.append, case.id, "bot", reply.text)
+        await self.deliver(row.conversation, channel, outbound, inbox_row=row.id)
+        self.metrics.reply_latency.labels(message.channel).observe(max(0.0, self.clock() - row.received))
 
     async def deliver(self, conversation: str, channel: Channel, outbound: list[Any],
                       inbox_row: int | None = None) -> None:
@@ -316,7 +425,7 @@ class Gateway:
 
     # outbound
 
-    async def _outbox_loop(self) -> None:
+    async def _outbox_loop(self, state: LoopState) -> None:
         while True:
             rows = await self.db(self.store.due_outbox, self.clock(), set(self._busy_out),
                                  WORKERS - len(self._busy_out))
@@ -324,30 +433,39 @@ class Gateway:
                 self._busy_out.add(row.conversation)
                 self._spawn(self._send(row))
             self.metrics.backlog.set(await self.db(self.store.backlog))
-            await self._sleep(self._wake_outbox, await self.db(self.store.next_outbox_time))
+            next_due = await self.db(self.store.next_outbox_time)
+            state.beat()
+            await self._sleep(self._wake_outbox, next_due)
 
     async def _send(self, row: OutboxRow) -> None:
         try:
-            channel = self.channels.get(row.channel)
-            if channel is None:
-                result = SendResult(ok=False, retry_after=60.0, reason="channel not configured")
-            else:
-                call = ApiCall.from_dict(self.keys.open(row.call))
-                started = time.monotonic()
-                try:
-                    assert self.session is not None
-                    result = await channel.send(self.session, call)
-                except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-                    result = transport_failure(exc)
-                self.metrics.send_latency.labels(row.channel).observe(time.monotonic() - started)
-            await self._settle(row, result)
+            try:
+                await self._settle(row, await self._call(row))
+            except Exception as exc:  # not the platform's answer: the call cannot be made or settled
+                await self._failed("outbox", row.id, row.channel, row.conversation, row.failures, exc)
         finally:
             self._busy_out.discard(row.conversation)
             self._wake_outbox.set()
 
+    async def _call(self, row: OutboxRow) -> SendResult:
+        """Make one queued API call; the platform's answer, or a transport failure, as a SendResult."""
+        channel = self.channels.get(row.channel)
+        if channel is None:
+            return SendResult(ok=False, retry_after=60.0, reason="channel not configured")
+        call = ApiCall.from_dict(self.keys.open(row.call))
+        started = time.monotonic()
+        try:
+            assert self.session is not None
+            result = await channel.send(self.session, call)
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            result = transport_failure(exc)
+        self.metrics.send_latency.labels(row.channel).observe(time.monotonic() - started)
+        return result
+
     async def _settle(self, row: OutboxRow, result: SendResult) -> None:
         now = self.clock()
-        where = {"channel": row.channel, "conversation": short(row.conversation), "attempts": row.attempts + 1}
+        where: dict[str, Any] = {"channel": row.channel, "conversation": short(row.conversation),
+                                 "attempts": row.attempts + 1}
         if result.ok:
             await self.db(self.store.delivered, row.id)
             self.metrics.sent.labels(row.channel).inc()
@@ -373,11 +491,12 @@ class Gateway:
 
     # retention
 
-    async def _purge_loop(self) -> None:
+    async def _purge_loop(self, state: LoopState) -> None:
         while True:
             removed = await self.retention()
             if any(removed.values()):
                 log_event("retention_purge", **removed)
+            state.beat()
             await asyncio.sleep(PURGE_EVERY)
 
     async def retention(self) -> dict[str, int]:
@@ -392,16 +511,42 @@ class Gateway:
 
     # operations
 
-    async def _healthz(self, request: web.Request) -> web.Response:
+    async def health(self) -> dict[str, Any]:
+        """What /healthz reports: ``problems`` is empty when every loop runs and nothing is stuck."""
+        problems = [p for p in (s.problem(self.settings.loop_down_after_seconds) for s in self.loops.values()) if p]
+        report: dict[str, Any] = {"channels": sorted(self.channels),
+                                  "loops": {name: _loop_status(s) for name, s in self.loops.items()}}
         try:
-            backlog = await self.db(self.store.backlog)
+            stats = await self.db(self.store.stats)
         except Exception as exc:  # the check's whole point is to report any failure
-            return web.json_response({"status": "error", "database": exc.__class__.__name__}, status=503)
-        return web.json_response({"status": "ok", "channels": sorted(self.channels), "outbox": backlog})
+            problems.append(f"the gateway database cannot be read ({exc.__class__.__name__})")
+            return {"status": "unhealthy", "problems": problems, **report}
+        now, limit = self.clock(), self.settings.stuck_after_seconds
+        for queue, oldest, what in (("inbox", stats.oldest_inbox, "a message has waited for an answer"),
+                                    ("outbox", stats.oldest_outbox, "a reply has waited to be sent")):
+            if oldest is not None and now - oldest > limit:
+                problems.append(f"{queue} stuck: {what} for {now - oldest:.0f} s (limit {limit:.0f} s)")
+        report.update(inbox=stats.inbox_pending, outbox=stats.outbox_pending,
+                      parked={"inbox": stats.parked_inbox, "outbox": stats.parked_outbox})
+        return {"status": "unhealthy" if problems else "ok", "problems": problems, **report}
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        report = await self.health()
+        return web.json_response(report, status=200 if report["status"] == "ok" else 503)
 
     async def _metrics(self, request: web.Request) -> web.Response:
-        self.metrics.backlog.set(await self.db(self.store.backlog))
+        stats = await self.db(self.store.stats)
+        self.metrics.backlog.set(stats.outbox_pending)
+        self.metrics.inbox_backlog.set(stats.inbox_pending)
+        self.metrics.parked_now.labels("inbox").set(stats.parked_inbox)
+        self.metrics.parked_now.labels("outbox").set(stats.parked_outbox)
         return web.Response(body=self.metrics.render(), content_type="text/plain")
+
+
+def _loop_status(state: LoopState) -> str:
+    if state.task is None or state.task.done():
+        return "stopped"
+    return "restarting" if state.failing_since is not None else "running"
 
 
 def _readable(message: Inbound) -> str:

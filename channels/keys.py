@@ -15,7 +15,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from channels.errors import ChannelError
+from channels.errors import ChannelError, SealError
 
 
 class Secret:
@@ -79,4 +79,4 @@ class Keys:
         try:
             return dict(json.loads(self._fernet.decrypt(token)))
         except InvalidToken as exc:
-            raise ChannelError("stored data was sealed with another GATEWAY_SECRET") from exc
+            raise SealError("stored data was sealed with another GATEWAY_SECRET") from exc

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
+import traceback
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -20,6 +22,17 @@ def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
 def short(conversation: str) -> str:
     """Enough of a pseudonym to follow one conversation through the logs."""
     return conversation[:20]
+
+
+def failure(exc: BaseException) -> dict[str, str]:
+    """An unexpected exception as log fields: its class and the line that raised it, never its
+    message (which can quote what a person wrote, or an address)."""
+    fields = {"error": exc.__class__.__name__}
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        last = frames[-1]
+        fields["where"] = f"{os.path.basename(last.filename)}:{last.lineno} in {last.name}"
+    return fields
 
 
 class Metrics:
@@ -50,6 +63,17 @@ class Metrics:
             buckets=(0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10))
         self.backlog = Gauge("gateway_outbox_backlog", "API calls waiting in the outbox",
                              registry=self.registry)
+        self.inbox_backlog = Gauge("gateway_inbox_backlog", "Messages waiting to be answered",
+                                   registry=self.registry)
+        self.processing_failures = Counter(
+            "gateway_processing_failures_total", "Messages (inbox) or replies (outbox) the gateway failed to "
+            "handle, each try counted", ["queue", "channel"], registry=self.registry)
+        self.parked = Counter("gateway_parked_total", "Messages or replies set aside after repeated failures",
+                              ["queue", "channel"], registry=self.registry)
+        self.parked_now = Gauge("gateway_parked_rows", "Messages or replies set aside and still kept (see the "
+                                "console's Failed page)", ["queue"], registry=self.registry)
+        self.loop_restarts = Counter("gateway_loop_restarts_total", "Background loops restarted after an error",
+                                     ["loop"], registry=self.registry)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

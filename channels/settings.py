@@ -10,10 +10,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from channels.errors import ConfigError
 from channels.keys import Secret
-from knowledge.paths import REPO_DIR
+
+# Where the gateway keeps its databases unless told otherwise: var/ beside the package (the
+# repository's var/ in a checkout, where `rights run` keeps everything it makes).
+VAR_DIR = Path(__file__).resolve().parents[1] / "var"
+G = TypeVar("G")
 
 
 @dataclass(frozen=True)
@@ -61,12 +66,16 @@ class Settings:
     # The URL platforms call, as they see it (Twilio signs it; behind a proxy it differs from ours).
     public_url: str = ""
     rasa_url: str = "http://127.0.0.1:5005"
-    db_path: Path = REPO_DIR / "var" / "gateway.sqlite3"
+    db_path: Path = VAR_DIR / "gateway.sqlite3"
     max_body_bytes: int = 256 * 1024
     dedupe_days: float = 7.0
     outbox_max_age_hours: float = 24.0
     retention_days: float = 30.0
-    cases_db_url: str = f"sqlite:///{REPO_DIR / 'var' / 'cases.sqlite3'}"
+    # /healthz turns red when a message or reply has waited this long (Rasa or a platform down, a
+    # worker stuck), or when a background loop has kept failing this long
+    stuck_after_seconds: float = 600.0
+    loop_down_after_seconds: float = 60.0
+    cases_db_url: str = f"sqlite:///{VAR_DIR / 'cases.sqlite3'}"
     # Rasa's tracker store, so that "delete my data" and retention reach it ("" = not reachable)
     tracker_db_url: str = ""
     webchat: bool = True
@@ -90,12 +99,14 @@ class Settings:
             port=_int(env, "GATEWAY_PORT", 8080),
             public_url=env.get("GATEWAY_PUBLIC_URL", "").rstrip("/"),
             rasa_url=env.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
-            db_path=Path(env.get("GATEWAY_DB", str(REPO_DIR / "var" / "gateway.sqlite3"))),
+            db_path=Path(env.get("GATEWAY_DB", str(VAR_DIR / "gateway.sqlite3"))),
             max_body_bytes=_int(env, "GATEWAY_MAX_BODY_BYTES", 256 * 1024),
             dedupe_days=_float(env, "GATEWAY_DEDUPE_DAYS", 7.0),
             outbox_max_age_hours=_float(env, "GATEWAY_OUTBOX_MAX_AGE_HOURS", 24.0),
             retention_days=_float(env, "RETENTION_DAYS", 30.0),
-            cases_db_url=env.get("CASES_DB_URL", f"sqlite:///{REPO_DIR / 'var' / 'cases.sqlite3'}"),
+            stuck_after_seconds=_float(env, "GATEWAY_STUCK_AFTER_SECONDS", 600.0),
+            loop_down_after_seconds=_float(env, "GATEWAY_LOOP_DOWN_AFTER_SECONDS", 60.0),
+            cases_db_url=env.get("CASES_DB_URL", f"sqlite:///{VAR_DIR / 'cases.sqlite3'}"),
             tracker_db_url=env.get("TRACKER_DB_URL", ""),
             webchat=_bool(env, "WEBCHAT_ENABLED", True),
             whatsapp=_group(env, WhatsAppSettings, "WHATSAPP",
@@ -146,8 +157,8 @@ def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
     raise ConfigError(f"{key} must be true or false, not {raw!r}")
 
 
-def _group(env: Mapping[str, str], kind: type, prefix: str, secrets: tuple[str, ...],
-           plain: tuple[str, ...] = (), required_plain: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+def _group(env: Mapping[str, str], kind: type[G], prefix: str, secrets: tuple[str, ...],
+           plain: tuple[str, ...] = (), required_plain: tuple[str, ...] = ()) -> G | None:
     """A channel's settings, or None when none of its credentials is set."""
     required = [*secrets, *required_plain]
     present = [name for name in required if env.get(f"{prefix}_{name}")]

@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,14 @@ CREATE TABLE IF NOT EXISTS inbox (
     conversation TEXT NOT NULL,
     channel TEXT NOT NULL,
     envelope BLOB,                     -- sealed inbound message; NULL once processed
-    status TEXT NOT NULL DEFAULT 'pending',
-    attempts INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'pending',  -- pending, done, failed (parked)
+    attempts INTEGER NOT NULL DEFAULT 0,     -- tries while Rasa was unavailable
     next_attempt REAL NOT NULL,
     received REAL NOT NULL,
-    expires REAL NOT NULL              -- when the deduplication record may go
+    expires REAL NOT NULL,             -- when the deduplication record may go
+    failures INTEGER NOT NULL DEFAULT 0,     -- tries that failed for any other reason
+    last_error TEXT NOT NULL DEFAULT '',     -- the exception class of the last failure, never text
+    parked REAL                        -- when it was set aside as failed
 );
 CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (status, conversation, id);
 CREATE INDEX IF NOT EXISTS inbox_expires ON inbox (expires);
@@ -39,10 +43,13 @@ CREATE TABLE IF NOT EXISTS outbox (
     conversation TEXT NOT NULL,
     channel TEXT NOT NULL,
     call BLOB NOT NULL,                -- sealed API call (it names the recipient)
-    attempts INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,     -- platform answers worth retrying (5xx, 429, transport)
     next_attempt REAL NOT NULL,
     created REAL NOT NULL,
-    last_error TEXT NOT NULL DEFAULT ''
+    last_error TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'pending',  -- pending, failed (parked); delivered rows are deleted
+    failures INTEGER NOT NULL DEFAULT 0,     -- tries that failed inside the gateway
+    parked REAL
 );
 CREATE INDEX IF NOT EXISTS outbox_conversation ON outbox (conversation, id);
 CREATE TABLE IF NOT EXISTS contacts (
@@ -64,9 +71,19 @@ CREATE TABLE IF NOT EXISTS options (
     created REAL NOT NULL
 );
 """
-
+# Columns added after the first release: a database made by an older gateway gets them on start
+# (SQLite's CREATE TABLE IF NOT EXISTS leaves an existing table as it is).
+ADDED_COLUMNS = {
+    "inbox": (("failures", "INTEGER NOT NULL DEFAULT 0"), ("last_error", "TEXT NOT NULL DEFAULT ''"),
+              ("parked", "REAL")),
+    "outbox": (("status", "TEXT NOT NULL DEFAULT 'pending'"), ("failures", "INTEGER NOT NULL DEFAULT 0"),
+               ("parked", "REAL")),
+}
+# Indexes on added columns: made once the columns exist.
+LATE_INDEXES = "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status, conversation, id);"
 
 TABLES = ("inbox", "outbox", "contacts", "mailbox", "options")
+QUEUES = ("inbox", "outbox")
 
 
 @dataclass(frozen=True)
@@ -77,6 +94,7 @@ class InboxRow:
     envelope: bytes
     attempts: int
     received: float
+    failures: int = 0
 
 
 @dataclass(frozen=True)
@@ -87,6 +105,32 @@ class OutboxRow:
     call: bytes
     attempts: int
     created: float
+    failures: int = 0
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """What operations look at: how much waits, since when, and how much was set aside."""
+
+    inbox_pending: int
+    outbox_pending: int
+    oldest_inbox: float | None  # when the oldest pending message was received
+    oldest_outbox: float | None  # when the oldest pending reply was queued
+    parked_inbox: int
+    parked_outbox: int
+
+
+@dataclass(frozen=True)
+class ParkedRow:
+    """A message or reply set aside after repeated failures: where and why, never what it said."""
+
+    queue: str  # inbox or outbox
+    id: int
+    channel: str
+    since: float  # received (inbox) or queued (outbox)
+    parked: float
+    failures: int
+    reason: str
 
 
 class GatewayStore:
@@ -97,21 +141,36 @@ class GatewayStore:
         self._lock = threading.Lock()
         with self._lock:
             self._db.executescript(SCHEMA)
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        """Bring a database made by an older gateway up to this schema (new columns, new indexes)."""
+        with self._transaction() as db:
+            for table, columns in ADDED_COLUMNS.items():
+                present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                for name, definition in columns:
+                    if name not in present:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
+            db.execute(LATE_INDEXES)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    def _tx(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> list[sqlite3.Cursor]:
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                cursors = [self._db.execute(sql, args) for sql, args in statements]
+                yield self._db
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
-            return cursors
+
+    def _tx(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> list[sqlite3.Cursor]:
+        with self._transaction() as db:
+            return [db.execute(sql, args) for sql, args in statements]
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -131,11 +190,11 @@ class GatewayStore:
     def due_inbox(self, now: float, busy: Iterable[str], limit: int) -> list[InboxRow]:
         """The oldest pending message of each conversation that is due and not being processed."""
         rows = self._query(
-            "SELECT id, conversation, channel, envelope, attempts, received, next_attempt FROM inbox"
+            "SELECT id, conversation, channel, envelope, attempts, received, failures, next_attempt FROM inbox"
             " WHERE id IN (SELECT MIN(id) FROM inbox WHERE status = 'pending' GROUP BY conversation)"
             " ORDER BY id")
         skip = set(busy)
-        due = [InboxRow(*row[:6]) for row in rows if row[6] <= now and row[1] not in skip]
+        due = [InboxRow(*row[:7]) for row in rows if row[7] <= now and row[1] not in skip]
         return due[:limit]
 
     def complete_inbox(self, row_id: int | None, outbox: Sequence[tuple[str, str, bytes]],
@@ -169,19 +228,25 @@ class GatewayStore:
         rows = self._query("SELECT status FROM inbox WHERE id = ?", (row_id,))
         return rows[0][0] if rows else None
 
+    def fail_inbox(self, row_id: int, reason: str, now: float, next_attempt: float, park_after: int) -> bool:
+        """Count a failed try at a message; after ``park_after`` of them, set it aside ('failed')
+        so that the conversation's later messages go ahead. True when it was set aside."""
+        return self._fail("inbox", row_id, reason, now, next_attempt, park_after)
+
     # outbox
 
     def due_outbox(self, now: float, busy: Iterable[str], limit: int) -> list[OutboxRow]:
         """The oldest queued call of each conversation, if due: replies keep their order."""
         rows = self._query(
-            "SELECT id, conversation, channel, call, attempts, created, next_attempt FROM outbox"
-            " WHERE id IN (SELECT MIN(id) FROM outbox GROUP BY conversation) ORDER BY id")
+            "SELECT id, conversation, channel, call, attempts, created, failures, next_attempt FROM outbox"
+            " WHERE id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' GROUP BY conversation)"
+            " ORDER BY id")
         skip = set(busy)
-        due = [OutboxRow(*row[:6]) for row in rows if row[6] <= now and row[1] not in skip]
+        due = [OutboxRow(*row[:7]) for row in rows if row[7] <= now and row[1] not in skip]
         return due[:limit]
 
     def next_outbox_time(self) -> float | None:
-        rows = self._query("SELECT MIN(next_attempt) FROM outbox")
+        rows = self._query("SELECT MIN(next_attempt) FROM outbox WHERE status = 'pending'")
         return rows[0][0]
 
     def next_inbox_time(self) -> float | None:
@@ -195,8 +260,49 @@ class GatewayStore:
         self._tx([("UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ?"
                    " WHERE id = ?", (next_attempt, error, row_id))])
 
+    def fail_outbox(self, row_id: int, reason: str, now: float, next_attempt: float, park_after: int) -> bool:
+        """As ``fail_inbox``, for a reply the gateway itself could not send (not a platform's refusal)."""
+        return self._fail("outbox", row_id, reason, now, next_attempt, park_after)
+
     def backlog(self) -> int:
-        return int(self._query("SELECT COUNT(*) FROM outbox")[0][0])
+        """Replies waiting to be sent (parked ones are not waiting)."""
+        return int(self._query("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")[0][0])
+
+    # failures and operations
+
+    def _fail(self, table: str, row_id: int, reason: str, now: float, next_attempt: float,
+              park_after: int) -> bool:
+        assert table in QUEUES
+        with self._transaction() as db:
+            row = db.execute(f"SELECT failures FROM {table} WHERE id = ? AND status = 'pending'",  # noqa: S608
+                             (row_id,)).fetchone()
+            if row is None:  # done, deleted ("delete my data") or parked in the meantime
+                return False
+            park = row[0] + 1 >= park_after
+            db.execute(f"UPDATE {table} SET failures = failures + 1, last_error = ?, next_attempt = ?,"  # noqa: S608
+                       " status = ?, parked = ? WHERE id = ?",
+                       (reason[:100], next_attempt, "failed" if park else "pending", now if park else None,
+                        row_id))
+            return park
+
+    def stats(self) -> QueueStats:
+        (inbox,) = self._query(
+            "SELECT SUM(status = 'pending'), MIN(CASE WHEN status = 'pending' THEN received END),"
+            " SUM(status = 'failed') FROM inbox WHERE status IN ('pending', 'failed')")
+        (outbox,) = self._query(
+            "SELECT SUM(status = 'pending'), MIN(CASE WHEN status = 'pending' THEN created END),"
+            " SUM(status = 'failed') FROM outbox")
+        return QueueStats(inbox_pending=int(inbox[0] or 0), outbox_pending=int(outbox[0] or 0),
+                          oldest_inbox=inbox[1], oldest_outbox=outbox[1],
+                          parked_inbox=int(inbox[2] or 0), parked_outbox=int(outbox[2] or 0))
+
+    def parked(self, limit: int = 200) -> list[ParkedRow]:
+        """Rows set aside as failed, the latest first."""
+        rows = self._query(
+            "SELECT 'inbox', id, channel, received, parked, failures, last_error FROM inbox WHERE status = 'failed'"
+            " UNION ALL SELECT 'outbox', id, channel, created, parked, failures, last_error FROM outbox"
+            " WHERE status = 'failed' ORDER BY 5 DESC LIMIT ?", (limit,))
+        return [ParkedRow(*row) for row in rows]
 
     # contacts (to reach a person again: operator replies, retries after a restart)
 
@@ -219,15 +325,19 @@ class GatewayStore:
     # retention and deletion
 
     def purge(self, now: float, keep_seconds: float) -> dict[str, int]:
-        """Drop expired deduplication records, and contacts and mailboxes idle for ``keep_seconds``."""
+        """Drop expired deduplication records, contacts and mailboxes idle for ``keep_seconds``, and
+        parked messages and replies older than that (they hold what a person wrote, sealed)."""
         cutoff = now - keep_seconds
-        inbox, contacts, mailbox = self._tx([
+        inbox, contacts, mailbox, _, parked_in, parked_out = self._tx([
             ("DELETE FROM inbox WHERE expires < ? AND status = 'done'", (now,)),
             ("DELETE FROM contacts WHERE last_seen < ?", (cutoff,)),
             ("DELETE FROM mailbox WHERE created < ?", (cutoff,)),
             ("DELETE FROM options WHERE created < ?", (cutoff,)),
-        ])[:3]
-        return {"inbox": inbox.rowcount, "contacts": contacts.rowcount, "mailbox": mailbox.rowcount}
+            ("DELETE FROM inbox WHERE status = 'failed' AND received < ?", (cutoff,)),
+            ("DELETE FROM outbox WHERE status = 'failed' AND created < ?", (cutoff,)),
+        ])
+        return {"inbox": inbox.rowcount, "contacts": contacts.rowcount, "mailbox": mailbox.rowcount,
+                "parked": parked_in.rowcount + parked_out.rowcount}
 
     def forget(self, conversation: str) -> dict[str, int]:
         """Everything the gateway holds about one conversation, for "delete my data"."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from channels.models import Button
 
@@ -20,7 +20,7 @@ UCS2_SINGLE, UCS2_PART = 70, 67
 _BREAKS = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?।。؟۔])\s+"), re.compile(r"\s+"))
 
 
-def split_text(text: str, limit: int, measure=len) -> list[str]:  # type: ignore[no-untyped-def]
+def split_text(text: str, limit: int, measure: Callable[[str], int] = len) -> list[str]:
     """Split ``text`` into parts of at most ``limit`` (as ``measure`` counts), at the cleanest break:
     paragraph, line, sentence, then word; a word longer than the limit is cut."""
     text = text.strip()

@@ -141,7 +141,7 @@ class WebChat(Channel):
 
     def __init__(self, public_url: str = "") -> None:
         self.public_url = public_url
-        self.page = resources.files("channels").joinpath("static", PAGE).read_bytes()
+        self.page = (resources.files("channels") / "static" / PAGE).read_bytes()
         self.csp = CSP.format(script=_hashes(self.page, "script"), style=_hashes(self.page, "style"))
         self.etag = hashlib.sha256(self.page).hexdigest()[:32]
 

@@ -103,7 +103,7 @@ class WhatsApp(MetaChannel):
         # it becomes part of the reply's URL path, so it must be the digits Meta sends and nothing else
         require(isinstance(number, str) and number.isdigit(), "messages without metadata.phone_number_id")
         for item in items:
-            result = self._message(item, {"phone_number_id": number})
+            result = self._message(item, {"phone_number_id": str(number)})
             if isinstance(result, Inbound):
                 messages.append(result)
             else:

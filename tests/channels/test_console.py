@@ -3,6 +3,7 @@ the fake Rasa server for the assistant, and an aiohttp client for the operator's
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -14,9 +15,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from channels import cases, console
+from channels import gateway as gateway_module
 from channels.cases import CaseStore, OperatorSession
-from channels.console import COOKIE, CSP, HEADERS, age, register
-from channels.gateway import Gateway, QuietAccessLogger
+from channels.console import COOKIE, CSP, HEADERS, age, register, when
+from channels.gateway import PARK_AFTER, Gateway, QuietAccessLogger
 from channels.telegram import SECRET_HEADER
 from tests.channels.conftest import assert_not_logged, gateway_of, payload, settings_for, settle
 from tests.channels.test_telegram import SECRET_TOKEN, TOKEN, USER, env
@@ -466,3 +468,30 @@ async def test_add_operator_command_asks_twice(tmp_path, monkeypatch, capsys) ->
                                                 (86400, "1 d"), (90000, "1 d 1 h")])
 def test_age_reads_like_a_person_would_say_it(seconds: float, shown: str) -> None:
     assert age(seconds) == shown
+
+
+# what the gateway could not process
+
+
+async def test_failed_messages_are_counted_on_the_queue_and_listed(started_console, monkeypatch) -> None:
+    monkeypatch.setattr(gateway_module, "backoff", lambda attempts: 0.01)
+    client = await started_console()
+    gateway = gateway_of(client)
+    await sign_in(client)
+    assert "could not be processed" not in await page(client, "/console")
+    now = time.time()
+    unreadable = b"gAAAAA-sealed-under-another-secret"
+    await gateway.db(gateway.store.accept, "k1", conversation_of_user(client), "telegram", unreadable, now, now + 60)
+    gateway._wake_inbox.set()
+    for _ in range(200):
+        if await gateway.db(gateway.store.parked):
+            break
+        await asyncio.sleep(0.02)
+
+    queue = await page(client, "/console")
+    assert '<a href="/console/failed">1 message could not be processed</a>' in queue
+    failed = await page(client, "/console/failed")
+    (row,) = re.findall(r"<tr><td>.*?</tr>", failed)
+    cells = re.findall(r"<td>(.*?)</td>", row)
+    assert cells[1:] == ["message from a person", "telegram", when(now), str(PARK_AFTER), "SealError"]
+    assert "gAAAAA" not in failed

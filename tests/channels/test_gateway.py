@@ -99,7 +99,9 @@ async def test_one_conversation_is_answered_in_order(started, fake_api, fake_ras
 async def test_healthz_and_metrics(started, fake_api, fake_rasa) -> None:
     client = await started(env(fake_api.url))
     health = await (await client.get("/healthz")).json()
-    assert health == {"status": "ok", "channels": ["telegram"], "outbox": 0}
+    assert health == {"status": "ok", "problems": [], "channels": ["telegram"], "inbox": 0, "outbox": 0,
+                      "parked": {"inbox": 0, "outbox": 0},
+                      "loops": {"inbox": "running", "outbox": "running", "retention": "running"}}
     await client.post(PATH, data=TEXT, headers=sign(b"", "valid"))
     await client.post(PATH, data=TEXT, headers=sign(b"", "valid"))
     await client.post(PATH, data=TEXT, headers=sign(b"", "forged"))
@@ -145,7 +147,7 @@ def test_store_forget_and_purge(tmp_path) -> None:
     store.complete_inbox(pending.id, [], [], now=102.0)
     store.remember(keys.pseudonym("telegram", "44"), "telegram", b"y", now=10_000.0)
     removed = store.purge(now=10_050.0, keep_seconds=1000.0)
-    assert removed == {"inbox": 1, "contacts": 1, "mailbox": 0}
+    assert removed == {"inbox": 1, "contacts": 1, "mailbox": 0, "parked": 0}
     assert store.contact(keys.pseudonym("telegram", "44")) is not None
 
 

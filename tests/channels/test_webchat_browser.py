@@ -33,7 +33,7 @@ AR_QUESTION = "صاحب العمل أخذ جواز سفري ولا يريد إر
 @pytest.fixture
 async def chat(running: Any, tmp_path: Path) -> AsyncIterator[tuple[str, Gateway]]:
     """The real gateway, serving the web chat and talking to the real Rasa server."""
-    from actions import runtime
+    from bot import runtime
 
     # The first message after the servers start loads the models (a minute on a busy machine);
     # send it here so that the page's questions are timed as a person would meet them.
