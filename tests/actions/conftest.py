@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
 from actions.feedback_store import FeedbackStore
-from knowledge.langid import LanguageIdentifier
-from knowledge.retriever import Retriever
+from knowledge.answers.language import LanguageIdentifier
+from knowledge.search.retriever import Retriever
 
 TRACKERS = Path(__file__).parent / "trackers"
 BOT = Path(__file__).resolve().parents[2] / "bot"
@@ -27,11 +27,9 @@ def domain() -> dict[str, Any]:
 
 
 @pytest.fixture()
-def svc(retriever: Retriever, urgency: Any, tmp_path: Path) -> Iterator[services.Services]:
-    installed = services.Services(retriever, LanguageIdentifier(), FeedbackStore(tmp_path / "fb.sqlite3"), urgency)
-    services.use(installed)
-    yield installed
-    services.use(None)
+def svc(retriever: Retriever, urgency: Any, tmp_path: Path) -> services.Services:
+    """The services each action instance receives, over the session's index and urgency model."""
+    return services.Services(retriever, LanguageIdentifier(), FeedbackStore(tmp_path / "fb.sqlite3"), urgency)
 
 
 @pytest.fixture()

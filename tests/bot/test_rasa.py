@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from actions import nlu_eval, runtime
+from bot import nlu_eval, runtime
 
 RASA = str(Path(sys.executable).with_name("rasa"))
 BOT = runtime.BOT_DIR

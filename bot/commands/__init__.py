@@ -1,0 +1,1 @@
+"""The ``rights`` command's subcommands, one module per group; each adds its parsers in ``register``."""

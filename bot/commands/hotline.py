@@ -1,0 +1,30 @@
+"""Commands for the public side: the channels gateway and the hotline's operator accounts."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def cmd_gateway(args: argparse.Namespace) -> int:
+    from channels.app import main
+
+    return main()
+
+
+def cmd_operator_add(args: argparse.Namespace) -> int:
+    from channels.console.operators import add_operator
+
+    return add_operator(args.username)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    gateway = sub.add_parser("gateway", help="run only the channels gateway (configured from the "
+                             "environment, see .env.example), talking to the Rasa server at RASA_URL")
+    gateway.set_defaults(func=cmd_gateway)
+
+    operator = sub.add_parser("operator", help="manage hotline operators (console accounts)").add_subparsers(
+        dest="operator_command", required=True, metavar="ACTION")
+    add = operator.add_parser("add", help="add an operator (asks for the password twice, or reads "
+                              "OPERATOR_PASSWORD); the cases database is CASES_DB_URL")
+    add.add_argument("username")
+    add.set_defaults(func=cmd_operator_add)

@@ -1,0 +1,1 @@
+"""Answers: the reply composed from search results, follow-ups and the conversation's language."""

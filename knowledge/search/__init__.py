@@ -1,0 +1,1 @@
+"""Search: the FAISS index, the scope model and the query-time retriever."""
