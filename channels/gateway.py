@@ -6,8 +6,9 @@
                               what could not be sent across restarts
     GET /healthz, /metrics    operations; /chat is the web chat
 
-Every background loop runs under a supervisor that logs an error, waits (0.5 s doubling to 30 s)
-and starts the loop again, and /healthz turns red while one is down. A message or reply that
+Every background loop runs under a supervisor (channels.supervision) that logs an error, waits and
+starts the loop again, and /healthz turns red while one is down. Retention and "delete my data"
+are channels.retention's. A message or reply that
 fails for a reason other than Rasa or the platform being unavailable (it cannot be opened, a bug)
 is tried again with a growing pause and, after PARK_AFTER tries, set aside as 'failed' so that
 the person's later messages go ahead; the console's Failed page and /metrics show it.
@@ -25,7 +26,6 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
@@ -40,8 +40,10 @@ from channels.keys import Keys
 from channels.models import ApiCall, Inbound, Outbound, SendResult
 from channels.observability import Metrics, failure, log_event, short
 from channels.registry import build_channels
+from channels.retention import Retention
 from channels.settings import Settings
 from channels.store import GatewayStore, InboxRow, OutboxRow
+from channels.supervision import LoopState, start
 from channels.tracker import TrackerEvents
 
 T = TypeVar("T")
@@ -49,51 +51,14 @@ MEDIA_INTENT = "/media_received"
 OPTION = re.compile(r"\d{1,2}")
 WORKERS = 8
 MAX_BACKOFF = 300.0
-PURGE_EVERY = 3600.0
 # A message or reply that fails this many times (other than Rasa or the platform being down) is parked.
 PARK_AFTER = 5
-# A loop that raised starts again after 0.5 s, then 1, 2, 4, ... up to 30 s while it keeps failing.
-RESTART_FIRST, RESTART_MAX = 0.5, 30.0
 GATEWAY_KEY = web.AppKey("gateway", object)
 
 
 def backoff(attempts: int) -> float:
     """Seconds before retry number ``attempts + 1``: 1, 2, 4, ... up to five minutes."""
     return float(min(2 ** attempts, MAX_BACKOFF))
-
-
-def restart_delay(failures: int) -> float:
-    """Seconds before a failed loop starts again, after its ``failures``-th failure in a row."""
-    return float(min(RESTART_FIRST * 2 ** max(0, failures - 1), RESTART_MAX))
-
-
-@dataclass
-class LoopState:
-    """A supervised loop as /healthz sees it. The loop calls ``beat`` after every round that went
-    well; the supervisor calls ``failed`` when it raised."""
-
-    name: str
-    task: asyncio.Task[None] | None = None
-    failures: int = 0  # in a row
-    failing_since: float | None = None  # time.monotonic() of the first of them
-    error: str = ""
-
-    def beat(self) -> None:
-        self.failures, self.failing_since, self.error = 0, None, ""
-
-    def failed(self, error: str) -> None:
-        self.failures += 1
-        self.error = error
-        if self.failing_since is None:
-            self.failing_since = time.monotonic()
-
-    def problem(self, down_after: float) -> str | None:
-        """Why this loop is unhealthy, or None."""
-        if self.task is None or self.task.done():
-            return f"the {self.name} loop is not running"
-        if self.failing_since is not None and time.monotonic() - self.failing_since >= down_after:
-            return f"the {self.name} loop keeps failing ({self.error}, {self.failures} restarts)"
-        return None
 
 
 class Gateway:
@@ -114,6 +79,7 @@ class Gateway:
         self._busy_in: set[str] = set()
         self._busy_out: set[str] = set()
         self._processed: dict[int, asyncio.Future[None]] = {}
+        self.retention = Retention(self.store, self.cases, self.tracker, self.db, settings.retention_days, clock)
         self.loops = {name: LoopState(name) for name in ("inbox", "outbox", "retention")}
         self._inflight: set[asyncio.Task[None]] = set()
 
@@ -152,10 +118,9 @@ class Gateway:
 
     async def _startup(self, app: web.Application) -> None:
         self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-        bodies = {"inbox": self._inbox_loop, "outbox": self._outbox_loop, "retention": self._purge_loop}
+        bodies = {"inbox": self._inbox_loop, "outbox": self._outbox_loop, "retention": self.retention.loop}
         for name, body in bodies.items():
-            state = self.loops[name]
-            state.task = asyncio.create_task(self._supervise(state, body), name=f"gateway-{name}")
+            start(self.loops[name], body, self.metrics.loop_restarts)
         log_event("gateway_started", channels=sorted(self.channels))
 
     async def _cleanup(self, app: web.Application) -> None:
@@ -184,23 +149,6 @@ class Gateway:
         exc = None if task.cancelled() else task.exception()
         if exc is not None:
             log_event("task_failed", logging.ERROR, **failure(exc))
-
-    async def _supervise(self, state: LoopState, body: Callable[[LoopState], Awaitable[None]]) -> None:
-        """Run a background loop for as long as the gateway runs: when it raises, log, wait, restart."""
-        while True:
-            try:
-                await body(state)
-                fields = {"error": "returned"}  # a loop never ends on its own; start it again all the same
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                fields = failure(exc)
-            state.failed(fields["error"])
-            delay = restart_delay(state.failures)
-            self.metrics.loop_restarts.labels(state.name).inc()
-            log_event("loop_failed", logging.ERROR, loop=state.name, failures=state.failures,
-                      restart_in=delay, **fields)
-            await asyncio.sleep(delay)
 
     # inbound
 
@@ -360,7 +308,7 @@ class Gateway:
         outbound = rasa.to_outbound(replies, message.channel, message.user_id, message.reply_to)
         found = rasa.directives(replies)
         if found.get("forget"):
-            await self.forget(row.conversation)
+            await self.retention.forget(row.conversation)
             case = None
         if isinstance(found.get("handoff"), dict):
             await self._handoff(row.conversation, message.channel, found["handoff"])
@@ -389,7 +337,7 @@ class Gateway:
         if calls:
             self._wake_outbox.set()
 
-    # hotline cases, operators' replies, deletion
+    # hotline cases and operators' replies
 
     async def _handoff(self, conversation: str, channel: str, data: dict[str, Any]) -> int:
         """Open (or raise) a case from the summary an action sent with a ``handoff`` directive."""
@@ -413,15 +361,6 @@ class Gateway:
         address = self.keys.open(contact[1])
         message = Outbound(case.channel, str(address["user_id"]), text, reply_to=dict(address.get("reply_to") or {}))
         await self.deliver(case.conversation, channel, [message])
-
-    async def forget(self, conversation: str) -> dict[str, int]:
-        """Delete everything about one conversation in every store: "delete my data"."""
-        removed = await self.db(self.store.forget, conversation)
-        removed["cases"] = await self.db(self.cases.forget, conversation)
-        if self.tracker is not None:
-            removed["tracker_events"] = await self.db(self.tracker.forget, conversation)
-        log_event("data_deleted", conversation=short(conversation), **removed)
-        return removed
 
     # outbound
 
@@ -489,33 +428,13 @@ class Gateway:
             await asyncio.wait_for(event.wait(), timeout)
         event.clear()
 
-    # retention
-
-    async def _purge_loop(self, state: LoopState) -> None:
-        while True:
-            removed = await self.retention()
-            if any(removed.values()):
-                log_event("retention_purge", **removed)
-            state.beat()
-            await asyncio.sleep(PURGE_EVERY)
-
-    async def retention(self) -> dict[str, int]:
-        """Delete what is older than the retention period in every store (runs every hour)."""
-        keep = self.settings.retention_days * 86400
-        now = self.clock()
-        removed = await self.db(self.store.purge, now, keep)
-        removed.update(await self.db(self.cases.purge, now - keep))
-        if self.tracker is not None:
-            removed["tracker_events"] = await self.db(self.tracker.purge, now - keep)
-        return removed
-
     # operations
 
     async def health(self) -> dict[str, Any]:
         """What /healthz reports: ``problems`` is empty when every loop runs and nothing is stuck."""
         problems = [p for p in (s.problem(self.settings.loop_down_after_seconds) for s in self.loops.values()) if p]
         report: dict[str, Any] = {"channels": sorted(self.channels),
-                                  "loops": {name: _loop_status(s) for name, s in self.loops.items()}}
+                                  "loops": {name: s.status for name, s in self.loops.items()}}
         try:
             stats = await self.db(self.store.stats)
         except Exception as exc:  # the check's whole point is to report any failure
@@ -541,12 +460,6 @@ class Gateway:
         self.metrics.parked_now.labels("inbox").set(stats.parked_inbox)
         self.metrics.parked_now.labels("outbox").set(stats.parked_outbox)
         return web.Response(body=self.metrics.render(), content_type="text/plain")
-
-
-def _loop_status(state: LoopState) -> str:
-    if state.task is None or state.task.done():
-        return "stopped"
-    return "restarting" if state.failing_since is not None else "running"
 
 
 def _readable(message: Inbound) -> str:

@@ -17,6 +17,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from channels import gateway as gateway_module
+from channels import retention, supervision
 from channels.gateway import PARK_AFTER, Gateway
 from channels.keys import Keys, Secret
 from tests.channels.conftest import assert_not_logged, gateway_of, settle
@@ -31,8 +32,8 @@ WAITING_TEXT = "they locked me in the house"
 def fast(monkeypatch: pytest.MonkeyPatch) -> None:
     """Short pauses, so that five tries and a restart take a fraction of a second."""
     monkeypatch.setattr(gateway_module, "backoff", lambda attempts: 0.05)
-    monkeypatch.setattr(gateway_module, "RESTART_FIRST", 0.05)
-    monkeypatch.setattr(gateway_module, "RESTART_MAX", 0.2)
+    monkeypatch.setattr(supervision, "RESTART_FIRST", 0.05)
+    monkeypatch.setattr(supervision, "RESTART_MAX", 0.2)
 
 
 def events(caplog: pytest.LogCaptureFixture, name: str) -> list[dict[str, Any]]:
@@ -201,7 +202,7 @@ async def test_a_transient_database_error_restarts_the_inbox_loop(started, fake_
 
 async def test_every_loop_is_supervised(started, fake_api, fake_rasa, caplog, monkeypatch) -> None:
     caplog.set_level(logging.INFO)
-    monkeypatch.setattr(gateway_module, "PURGE_EVERY", 0.05)
+    monkeypatch.setattr(retention, "PURGE_EVERY", 0.05)
     client = await started(env(fake_api.url))
     gateway = gateway_of(client)
     broken = {"due_outbox": gateway.store.due_outbox, "purge": gateway.store.purge}
