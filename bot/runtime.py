@@ -207,8 +207,12 @@ def render_endpoints(env: dict[str, str]) -> Path:
 
 def _check_tracker_store(endpoints: str) -> None:
     """Rasa replaces a custom tracker store it cannot import with an in-memory one and only
-    warns; then "delete my data" would no longer reach its events. Fail loudly instead."""
-    import importlib
+    warns; then "delete my data" would no longer reach its events. Fail loudly instead.
+
+    Checked without importing it (that would load Rasa and TensorFlow into this process): the
+    module must be found and must define the class."""
+    import ast
+    import importlib.util
 
     import yaml
 
@@ -217,9 +221,16 @@ def _check_tracker_store(endpoints: str) -> None:
         return
     module, _, name = kind.rpartition(".")
     try:
-        getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as exc:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError) as exc:
         raise RuntimeProblem(f"the tracker store {kind!r} in bot/endpoints.yml cannot be loaded: {exc}") from exc
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+        raise RuntimeProblem(f"the tracker store {kind!r} in bot/endpoints.yml cannot be loaded: "
+                             f"no module {module!r}")
+    tree = ast.parse(Path(spec.origin).read_text("utf-8"))
+    if not any(isinstance(node, ast.ClassDef) and node.name == name for node in tree.body):
+        raise RuntimeProblem(f"the tracker store {kind!r} in bot/endpoints.yml cannot be loaded: "
+                             f"{module} defines no class {name!r}")
 
 
 def _wait_http(url: str, timeout: float, proc: subprocess.Popen) -> None:

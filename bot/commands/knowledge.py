@@ -223,6 +223,18 @@ def cmd_shell(args: argparse.Namespace) -> int:
             print(f"  [{hit.id}] {hit.title}: {hit.text}")
 
 
+def cmd_triage_eval(args: argparse.Namespace) -> int:
+    from knowledge.triage import evaluate
+
+    return evaluate.run(args, Settings.from_env())
+
+
+def add_triage_arguments(parser: argparse.ArgumentParser) -> None:
+    from knowledge.triage import evaluate
+
+    evaluate.add_arguments(parser)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     corpus = sub.add_parser("corpus", help="check the corpus").add_subparsers(
         dest="action", required=True, metavar="ACTION")
@@ -267,6 +279,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_index_options(bench)
     bench.add_argument("--queries", type=int, default=300, help="number of timed queries")
     bench.set_defaults(func=cmd_bench)
+
+    triage = sub.add_parser("triage", help="the urgency detector").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    triage_eval = triage.add_parser("eval", help="held-out recall and precision of rules + model on our own "
+                                    "urgency data (scenario-disjoint k-fold and per-language hold-out)")
+    add_triage_arguments(triage_eval)
+    triage_eval.set_defaults(func=cmd_triage_eval)
 
     shell = sub.add_parser("shell", help="ask questions in the terminal (retrieval only, no Rasa)")
     add_index_options(shell)

@@ -1,11 +1,8 @@
 """What runs inside the Rasa server: the NLU components named in bot/config.yml and the tracker
-store named in bot/endpoints.yml.
+store named in bot/endpoints.yml. Nothing outside the Rasa server imports these modules (the
+action server and the gateway never do; a test checks it).
 
-Importing any of them installs the action-result validator built once (``speedups``): Rasa
-imports this package before the first plug-in it names, so the speed-up is in place whenever our
-plug-ins are, and nowhere else (the action server and the gateway never import this package).
+Both the featurizer and the tracker store install the action-result validator built once
+(``speedups.install``, idempotent) when Rasa creates them, so the speed-up does not depend on
+which of the two a configuration keeps.
 """
-
-from bot.plugins import speedups
-
-speedups.install()

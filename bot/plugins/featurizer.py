@@ -36,6 +36,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.plugins import speedups
 from knowledge.answers.follow_up import FOLLOW_UP_MAX_WORDS, estimated_words, follow_up_query
 from knowledge.embedding.embedders import (
     QUERY_VECTOR,
@@ -99,6 +100,7 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> MultilingualSentenceFeaturizer:
+        speedups.install()  # this runs in the Rasa server when it loads the model
         return cls(config, execution_context.node_name)
 
     def _featurize(self, messages: list[Message], output: bool = False) -> None:

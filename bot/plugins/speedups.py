@@ -1,5 +1,5 @@
-"""One measured fix to Rasa 3.6's per-message overhead, installed when the Rasa server imports
-``bot.plugins`` for the plug-ins its config names (so ``rasa run`` and ``rights run`` both get it).
+"""One measured fix to Rasa 3.6's per-message overhead, installed when the Rasa server creates
+our featurizer or our tracker store (so ``rasa run`` and ``rights run`` both get it).
 
 Rasa validates every custom action's response with ``jsonschema.validate``, which first checks
 the (large, constant) events schema against the JSON Schema metaschema and only then validates

@@ -35,6 +35,8 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event, SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.plugins import speedups
+
 
 @dataclass
 class _Conversation:
@@ -58,6 +60,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, cache_size: int = 256, cache_seconds: float = 600, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        speedups.install()  # the Rasa server always creates its tracker store
         self.cache_size = int(cache_size)
         self.cache_seconds = float(cache_seconds)
         self._cache: OrderedDict[str, _Conversation] = OrderedDict()

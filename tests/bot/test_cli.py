@@ -18,7 +18,9 @@ def index_env(retriever: Retriever, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     for argv in (["--help"], ["index", "build", "--help"], ["search", "--help"], ["eval", "--help"],
-                 ["ingest", "--help"], ["bench", "--help"], ["corpus", "check", "--help"]):
+                 ["ingest", "--help"], ["bench", "--help"], ["corpus", "check", "--help"], ["triage", "eval", "--help"],
+                 ["prepare", "--help"], ["run", "--help"], ["gateway", "--help"], ["operator", "add", "--help"],
+                 ["nlu-eval", "--help"], ["bench-bot", "--help"], ["train", "--help"], ["shell", "--help"]):
         with pytest.raises(SystemExit) as exc:
             main(argv)
         assert exc.value.code == 0
@@ -86,3 +88,20 @@ def test_ingest_refuses_unknown_type(tmp_path: Path, capsys: pytest.CaptureFixtu
     (tmp_path / "x.docx").write_bytes(b"x")
     assert main(["ingest", str(tmp_path / "x.docx"), "--out", str(tmp_path)]) == 2
     assert "unsupported file type" in capsys.readouterr().err
+
+
+def test_an_unexpected_error_is_one_line_not_only_a_traceback(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.commands import knowledge as commands
+
+    def broken(_args: object) -> int:
+        raise ValueError("boom")
+
+    monkeypatch.setattr(commands, "cmd_corpus_check", broken)
+    assert main(["corpus", "check"]) == 1
+    assert "error: rights corpus failed unexpectedly" in capsys.readouterr().err
+
+
+def test_a_knowledge_error_says_what_to_do(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "passport", "--no-build", "--index-dir", str(tmp_path / "none")]) == 2
+    assert "rights index build" in capsys.readouterr().err

@@ -24,3 +24,42 @@ def test_gateway_environment_reaches_every_store(tmp_path: Path, monkeypatch: py
     assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
     again = runtime.gateway_environment(base, runtime.Ports())
     assert again["GATEWAY_SECRET"] == env["GATEWAY_SECRET"], "the made secret is kept, not remade"
+
+
+def test_ports_are_read_when_asked_and_checked() -> None:
+    assert runtime.Ports.from_env({}) == runtime.Ports()
+    assert runtime.Ports.from_env({"RASA_PORT": "6005"}).rasa == 6005
+    with pytest.raises(runtime.RuntimeProblem, match="RASA_PORT"):
+        runtime.Ports.from_env({"RASA_PORT": "abc"})
+
+
+def test_the_retrain_fingerprint_covers_every_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = runtime.bot_fingerprint()
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    for path in runtime.PLUGINS_DIR.glob("*.py"):
+        (plugins / path.name).write_bytes(path.read_bytes())
+    monkeypatch.setattr(runtime, "PLUGINS_DIR", plugins)
+    assert runtime.bot_fingerprint() == before
+    (plugins / "new_component.py").write_text("X = 1\n")  # a plug-in added later counts too
+    assert runtime.bot_fingerprint() != before
+
+
+def test_a_tracker_store_rasa_could_not_import_is_refused(tmp_path: Path) -> None:
+    good = "tracker_store:\n  type: bot.plugins.tracker_store.CachedSQLTrackerStore\n"
+    runtime._check_tracker_store(good)
+    for wrong, reason in (("bot.plugins.tracker_store.NoSuchStore", "defines no class"),
+                          ("bot.plugins.no_such_module.Store", "no module")):
+        with pytest.raises(runtime.RuntimeProblem, match=reason):
+            runtime._check_tracker_store(f"tracker_store:\n  type: {wrong}\n")
+    runtime._check_tracker_store("tracker_store:\n  type: SQL\n")  # Rasa's own: nothing to check
+
+
+def test_checking_the_tracker_store_does_not_load_rasa() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from bot import runtime; runtime._check_tracker_store("
+            "(runtime.BOT_DIR / 'endpoints.yml').read_text()); print('rasa' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -125,3 +125,14 @@ def test_run_checks_that_rasa_can_load_the_store(kind: str) -> None:
             _check_tracker_store(endpoints)
     else:
         _check_tracker_store(endpoints)
+
+
+def test_creating_the_store_installs_the_action_result_speed_up(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rasa.core.actions.action import RemoteAction
+
+    from bot.plugins import speedups
+
+    monkeypatch.setattr(RemoteAction, "_validate_action_result", speedups._ORIGINAL)
+    _stores(tmp_path)
+    assert RemoteAction._validate_action_result is speedups.validate_action_result
