@@ -2,7 +2,7 @@
 
 The must-fire and near-miss messages below are written for these tests and are not in
 knowledge/content/data/urgent.yaml, so they check generalisation, not recall of the training data.
-The detector (tests/knowledge/triage/conftest.py) is trained once per session in a temporary folder.
+The detector (tests/knowledge/triage/conftest.py) is trained once per session in its triage folder.
 """
 
 from __future__ import annotations
