@@ -22,8 +22,6 @@ import sqlalchemy as sa
 
 from channels.errors import ChannelError
 
-URGENCY_RANK = {"self_harm": 9, "medical": 9, "violence": 8, "trafficking": 8, "locked_in": 8, "child_alone": 8,
-                "detention": 7, "deportation": 7, "documents": 6, "urgent": 6, "": 1}
 SESSION_SECONDS = 8 * 3600
 SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
@@ -49,7 +47,7 @@ cases = sa.Table(
     sa.Column("channel", sa.String(32), nullable=False),
     sa.Column("language", sa.String(8), nullable=False),
     sa.Column("category", sa.String(32), nullable=False),
-    sa.Column("urgency", sa.Integer, nullable=False),
+    sa.Column("urgency", sa.Integer, nullable=False),  # as the action ranked it: higher is seen first
     sa.Column("topic", sa.String(64), nullable=False),
     sa.Column("citations", sa.Text, nullable=False),
     sa.Column("summary", sa.Text, nullable=False),
@@ -204,24 +202,27 @@ class CaseStore:
 
     # cases
 
-    def open_case(self, conversation: str, channel: str, language: str, category: str, topic: str,
+    def open_case(self, conversation: str, channel: str, language: str, category: str, urgency: int, topic: str,
                   citations: list[str], summary: str, transcript: list[tuple[str, str, float]],
                   now: float | None = None) -> int:
-        """Open a case for a conversation, or raise the urgency of the one already open."""
+        """Open a case for a conversation, or raise the urgency of the one already open.
+
+        ``urgency`` orders the queue (higher first); the action server ranks its categories, so
+        the gateway needs no list of them. ``category`` is "" when the person asked for someone."""
         now = now or time.time()
-        rank = URGENCY_RANK.get(category, URGENCY_RANK["urgent"])
+        category = category or "request"
         with self.engine.begin() as db:
             existing = db.execute(sa.select(cases.c.id, cases.c.urgency).where(
                 cases.c.conversation == conversation, cases.c.status != "closed")).first()
             if existing is not None:
                 values: dict[str, Any] = {"updated": now, "summary": summary[:2000]}
-                if rank > existing.urgency:
-                    values.update(urgency=rank, category=category)
+                if urgency > existing.urgency:
+                    values.update(urgency=urgency, category=category)
                 db.execute(cases.update().where(cases.c.id == existing.id).values(**values))
                 return int(existing.id)
             result = db.execute(cases.insert().values(
-                conversation=conversation, channel=channel, language=language, category=category or "request",
-                urgency=rank, topic=topic, citations=json.dumps(citations), summary=summary[:2000],
+                conversation=conversation, channel=channel, language=language, category=category,
+                urgency=urgency, topic=topic, citations=json.dumps(citations), summary=summary[:2000],
                 status="open", created=now, updated=now))
             case_id = int(result.inserted_primary_key[0])
             for author, text, at in transcript:

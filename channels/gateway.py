@@ -32,7 +32,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from channels import rasa
+from channels import directives, rasa
 from channels.base import Channel, WebhookRequest, transport_failure
 from channels.cases import Case, CaseError, CaseStore
 from channels.errors import Rejected
@@ -306,12 +306,12 @@ class Gateway:
             await self.db(self.store.retry_inbox, row.id, self.clock() + backoff(row.attempts))
             return
         outbound = rasa.to_outbound(replies, message.channel, message.user_id, message.reply_to)
-        found = rasa.directives(replies)
-        if found.get("forget"):
+        found = directives.parse(replies)
+        if found.forget:
             await self.retention.forget(row.conversation)
             case = None
-        if isinstance(found.get("handoff"), dict):
-            await self._handoff(row.conversation, message.channel, found["handoff"])
+        if found.handoff is not None:
+            await self._handoff(row.conversation, message.channel, found.handoff)
         elif case is not None:
             for reply in outbound:
                 await self.db(self.cases.append, case.id, "bot", reply.text)
@@ -339,16 +339,14 @@ class Gateway:
 
     # hotline cases and operators' replies
 
-    async def _handoff(self, conversation: str, channel: str, data: dict[str, Any]) -> int:
+    async def _handoff(self, conversation: str, channel: str, handoff: directives.Handoff) -> int:
         """Open (or raise) a case from the summary an action sent with a ``handoff`` directive."""
-        transcript = [(str(a), str(t), float(at)) for a, t, at in data.get("transcript") or []
-                      if a in ("person", "bot")]
         case_id = await self.db(
-            self.cases.open_case, conversation, channel, str(data.get("language") or "en")[:8],
-            str(data.get("category") or "")[:32], str(data.get("topic") or "")[:64],
-            [str(c) for c in data.get("citations") or []][:10], str(data.get("summary") or ""), transcript)
+            self.cases.open_case, conversation, channel, handoff.language, handoff.category, handoff.urgency,
+            handoff.topic, list(handoff.citations), handoff.summary,
+            [(line.author, line.text, line.at) for line in handoff.transcript])
         log_event("case_opened", channel=channel, conversation=short(conversation), case=case_id,
-                  category=str(data.get("category") or "request"))
+                  category=handoff.category or "request", urgency=handoff.urgency)
         return case_id
 
     async def reply_as_operator(self, case: Case, text: str) -> None:

@@ -32,22 +32,10 @@ async def converse(session: aiohttp.ClientSession, rasa_url: str, conversation: 
     return [reply for reply in replies if isinstance(reply, dict)]
 
 
-def directives(replies: list[dict[str, Any]]) -> dict[str, Any]:
-    """What the actions ask of the gateway in custom payloads: ``handoff`` (open a case with this
-    summary) and ``forget`` (delete this person's data everywhere). Never shown to the person."""
-    found: dict[str, Any] = {}
-    for reply in replies:
-        custom = reply.get("custom")
-        if isinstance(custom, dict):
-            for key in ("handoff", "forget"):
-                if key in custom:
-                    found[key] = custom[key]
-    return found
-
-
 def to_outbound(replies: list[dict[str, Any]], channel: str, user_id: str,
                 reply_to: dict[str, str]) -> list[Outbound]:
-    """Rasa's messages as platform-neutral replies (text and buttons; other parts are dropped)."""
+    """Rasa's messages as platform-neutral replies (text and buttons; other parts, such as the
+    actions' directives to the gateway (channels.directives), are dropped)."""
     messages = []
     for reply in replies:
         text = str(reply.get("text") or "")

@@ -31,6 +31,8 @@ REPLY = "We have called the embassy for you. Stay where you are; a caseworker wi
 NOTE = "Employer known to us from case 2023-17; escalate if no answer by Friday."
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 CASE_LINK = re.compile(r'href="/console/cases/(\d+)"')
+# how the action server ranks these categories (knowledge.vocab.SEVERITY); "" is a plain request
+RANK = {"self_harm": 9, "medical": 9, "violence": 8, "locked_in": 8, "documents": 6, "": 1}
 
 
 async def start_console(tmp_path: Path, rasa_url: str, api_url: str, **overrides: str) -> TestClient:
@@ -89,7 +91,8 @@ async def open_case(client: TestClient, conversation: str = "telegram-0000", cat
                     citations: list[str] | None = None) -> int:
     gateway = gateway_of(client)
     now = time.time()
-    return await gateway.db(gateway.cases.open_case, conversation, "telegram", "ar", category, topic,
+    return await gateway.db(gateway.cases.open_case, conversation, "telegram", "ar", category,
+                            RANK.get(category, 6), topic,
                             citations if citations is not None else ["Domestic Workers Law, Art. 21"], summary,
                             transcript or [("person", "my employer took my passport", now - ago)], now - ago)
 

@@ -19,7 +19,7 @@ from tests.channels.test_telegram import PATH, env, sign
 def handoff_reply(body: dict) -> list[dict]:
     if body["message"] == "they took my passport":
         return [{"text": "Safety steps..."},
-                {"custom": {"handoff": {"language": "en", "category": "documents", "topic": "documents",
+                {"custom": {"handoff": {"language": "en", "category": "documents", "urgency": 6, "topic": "documents",
                                         "citations": ["icrmw:art21"], "summary": "Passport taken by employer",
                                         "transcript": [["person", "they took my passport", time.time()]]}}}]
     if body["message"] == "delete my data":
@@ -131,13 +131,13 @@ def test_retention_deletes_old_closed_cases_and_keeps_recent(case_store: CaseSto
     store = case_store
     store.add_operator("amal", "correct horse battery")
     _, session = store.sign_in("amal", "correct horse battery")
-    old = store.open_case("telegram-a", "telegram", "en", "detention", "detention", [], "s", [("person", "x", 1.0)])
-    new = store.open_case("telegram-b", "telegram", "en", "medical", "health", [], "s", [("person", "y", 1.0)])
+    old = store.open_case("telegram-a", "telegram", "en", "detention", 7, "detention", [], "s", [("person", "x", 1.0)])
+    new = store.open_case("telegram-b", "telegram", "en", "medical", 9, "health", [], "s", [("person", "y", 1.0)])
     store.close_case(old, session)
     store.close_case(new, session)
     removed = store.purge(cutoff=time.time() + 1)  # everything closed before now+1 s is "old"
     assert removed == {"cases": 2}
-    still_open = store.open_case("telegram-c", "telegram", "en", "medical", "health", [], "s", [])
+    still_open = store.open_case("telegram-c", "telegram", "en", "medical", 9, "health", [], "s", [])
     assert store.purge(cutoff=time.time() + 1) == {"cases": 0}
     assert store.get(still_open).status == "open"
     store.close_case(still_open, session)
@@ -151,11 +151,11 @@ def test_cases_queue_and_rules(case_store: CaseStore) -> None:
     _, amal = store.sign_in("amal", "correct horse battery")
     _, ben = store.sign_in("ben", "another long password")
     assert store.sign_in("amal", "wrong password!!") is None and store.sign_in("nobody", "x" * 12) is None
-    docs = store.open_case("c1", "telegram", "en", "documents", "", [], "", [], now=100.0)
-    medical = store.open_case("c2", "telegram", "es", "medical", "", [], "", [], now=200.0)
-    request = store.open_case("c3", "telegram", "fr", "", "", [], "", [], now=50.0)
+    docs = store.open_case("c1", "telegram", "en", "documents", 6, "", [], "", [], now=100.0)
+    medical = store.open_case("c2", "telegram", "es", "medical", 9, "", [], "", [], now=200.0)
+    request = store.open_case("c3", "telegram", "fr", "", 1, "", [], "", [], now=50.0)
     assert [c.id for c in store.queue()] == [medical, docs, request]
-    assert store.open_case("c1", "telegram", "en", "violence", "", [], "", [], now=300.0) == docs
+    assert store.open_case("c1", "telegram", "en", "violence", 8, "", [], "", [], now=300.0) == docs
     assert store.get(docs).category == "violence", "a second alert raises the urgency of the open case"
     store.claim(medical, amal)
     for action in (lambda: store.claim(medical, ben), lambda: store.record_reply(medical, ben, "hi"),

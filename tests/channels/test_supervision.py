@@ -5,12 +5,21 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
 from channels import supervision
 from channels.supervision import LoopState, restart_delay, start
+
+
+async def soon(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met in time")
 
 
 def test_restart_delay_doubles_up_to_thirty_seconds() -> None:
@@ -32,8 +41,7 @@ async def test_a_loop_that_raises_is_restarted_and_counted(monkeypatch, caplog) 
 
     state = LoopState("inbox")
     task = start(state, body, restarts)
-    while len(runs) < 3:
-        await asyncio.sleep(0.01)
+    await soon(lambda: len(runs) >= 3)
     await asyncio.sleep(0)
     assert (state.status, state.failures, state.problem(0.0)) == ("running", 0, None)
     assert restarts.labels("inbox")._value.get() == 2
@@ -55,8 +63,7 @@ async def test_a_loop_that_keeps_failing_is_a_problem_after_the_threshold(monkey
 
     state = LoopState("outbox")
     task = start(state, body)
-    while state.failures < 2:
-        await asyncio.sleep(0.01)
+    await soon(lambda: state.failures >= 2)
     assert state.status == "restarting"
     assert state.problem(3600.0) is None, "failing, but not for long enough to call it down"
     assert state.problem(0.0) == f"the outbox loop keeps failing (OSError, {state.failures} restarts)"
