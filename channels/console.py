@@ -44,7 +44,7 @@ from channels.settings import Settings
 from channels.store import ParkedRow
 from channels.webchat import same_origin
 
-if TYPE_CHECKING:  # the gateway imports this module when it builds its app
+if TYPE_CHECKING:
     from channels.gateway import Gateway
 
 COOKIE = "rights_console"
@@ -507,15 +507,9 @@ def _html(text: str, status: int = 200) -> web.Response:
     return web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
 
 
-CONSOLE_KEY = web.AppKey("console", ConsoleRoutes)
-
-
 def register(app: web.Application, gateway: Gateway) -> None:
-    """Add the console to the gateway's app (once; a second call does nothing)."""
-    if CONSOLE_KEY in app:
-        return
+    """Add the console's pages, and its security headers, to the gateway's app (channels.app)."""
     routes = ConsoleRoutes(gateway)
-    app[CONSOLE_KEY] = routes
     app.middlewares.append(security_headers)
     case = r"/console/cases/{id:\d{1,12}}"
     app.router.add_get(QUEUE, routes.queue)

@@ -1,17 +1,19 @@
-"""The gateway: webhooks in, Rasa in the middle, replies out through a persisted outbox.
+"""The gateway: messages in, Rasa in the middle, replies out through a persisted outbox.
 
-    POST /webhooks/<channel>  verify -> parse -> deduplicate into the inbox -> 200 at once
-    inbox worker              one message per conversation at a time -> Rasa -> render -> outbox
-    outbox worker             send in order per conversation, retry 5xx/429 (Retry-After), keep
-                              what could not be sent across restarts
-    GET /healthz, /metrics    operations; /chat is the web chat
+    accept          a parsed message (a webhook's, the web chat's) -> deduplicated into the inbox
+    inbox worker    one message per conversation at a time -> Rasa -> render -> outbox
+    outbox worker   send in order per conversation, retry 5xx/429 (Retry-After), keep what could
+                    not be sent across restarts
+    health          what /healthz reports
+
+The HTTP side (webhooks, web chat, console, /healthz, /metrics) is composed in channels.app.
 
 Every background loop runs under a supervisor (channels.supervision) that logs an error, waits and
-starts the loop again, and /healthz turns red while one is down. Retention and "delete my data"
-are channels.retention's. A message or reply that
-fails for a reason other than Rasa or the platform being unavailable (it cannot be opened, a bug)
-is tried again with a growing pause and, after PARK_AFTER tries, set aside as 'failed' so that
-the person's later messages go ahead; the console's Failed page and /metrics show it.
+starts the loop again, and /healthz turns red while one is down. A message or reply that fails
+for a reason other than Rasa or the platform being unavailable (it cannot be opened, a bug) is
+tried again with a growing pause and, after PARK_AFTER tries, set aside as 'failed' so that the
+person's later messages go ahead; the console's Failed page and /metrics show it. Retention and
+"delete my data" are channels.retention's.
 """
 
 from __future__ import annotations
@@ -24,22 +26,18 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import aiohttp
-from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
 
 from channels import directives, rasa
-from channels.base import Channel, WebhookRequest, transport_failure
+from channels.base import Channel, transport_failure
 from channels.cases import Case, CaseError, CaseStore
-from channels.errors import Rejected
 from channels.keys import Keys
 from channels.models import ApiCall, Inbound, Outbound, SendResult
 from channels.observability import Metrics, failure, log_event, short
-from channels.registry import build_channels
 from channels.retention import Retention
 from channels.settings import Settings
 from channels.store import GatewayStore, InboxRow, OutboxRow
@@ -53,7 +51,6 @@ WORKERS = 8
 MAX_BACKOFF = 300.0
 # A message or reply that fails this many times (other than Rasa or the platform being down) is parked.
 PARK_AFTER = 5
-GATEWAY_KEY = web.AppKey("gateway", object)
 
 
 def backoff(attempts: int) -> float:
@@ -62,14 +59,14 @@ def backoff(attempts: int) -> float:
 
 
 class Gateway:
-    def __init__(self, settings: Settings, channels: dict[str, Channel] | None = None,
+    def __init__(self, settings: Settings, channels: dict[str, Channel],
                  clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.keys = Keys(settings.secret)
         self.store = GatewayStore(settings.db_path)
         self.cases = CaseStore(settings.cases_db_url)
         self.tracker = TrackerEvents(settings.tracker_db_url) if settings.tracker_db_url else None
-        self.channels = build_channels(settings) if channels is None else channels
+        self.channels = channels
         self.metrics = Metrics()
         self.clock = clock
         self.session: aiohttp.ClientSession | None = None
@@ -90,40 +87,16 @@ class Gateway:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._db_thread, functools.partial(fn, *args))
 
-    def app(self) -> web.Application:
-        app = web.Application(client_max_size=self.settings.max_body_bytes)
-        app[GATEWAY_KEY] = self
-        for name, channel in self.channels.items():
-            if name == "webchat":
-                continue
-            app.router.add_post(f"/webhooks/{name}", functools.partial(self._webhook, channel))
-            app.router.add_get(f"/webhooks/{name}", functools.partial(self._handshake, channel))
-        app.router.add_get("/healthz", self._healthz)
-        app.router.add_get("/metrics", self._metrics)
-        if "webchat" in self.channels:
-            from channels import webchat
-
-            webchat.register(app, self)
-        from channels import console
-
-        console.register(app, self)
-        app.cleanup_ctx.append(self._running)
-        return app
-
-    async def _running(self, app: web.Application) -> AsyncIterator[None]:
-        """The gateway's life beside the app's: loops started before the first request, stopped last."""
-        await self._startup(app)
-        yield
-        await self._cleanup(app)
-
-    async def _startup(self, app: web.Application) -> None:
+    async def start(self) -> None:
+        """Open the HTTP client session and start the supervised loops (the app does this on startup)."""
         self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         bodies = {"inbox": self._inbox_loop, "outbox": self._outbox_loop, "retention": self.retention.loop}
         for name, body in bodies.items():
             start(self.loops[name], body, self.metrics.loop_restarts)
         log_event("gateway_started", channels=sorted(self.channels))
 
-    async def _cleanup(self, app: web.Application) -> None:
+    async def stop(self) -> None:
+        """Stop the loops and what is in flight, then close the session and the stores."""
         tasks = [*(s.task for s in self.loops.values() if s.task is not None), *self._inflight]
         for task in tasks:
             task.cancel()
@@ -132,11 +105,11 @@ class Gateway:
                 log_event("task_failed", logging.ERROR, **failure(outcome))
         if self.session is not None:
             await self.session.close()
-        self._db_thread.submit(self.store.close).result()
-        self._db_thread.submit(self.cases.close).result()
+        await self.db(self.store.close)
+        await self.db(self.cases.close)
         if self.tracker is not None:
-            self._db_thread.submit(self.tracker.close).result()
-        self._db_thread.shutdown(wait=True)
+            await self.db(self.tracker.close)
+        self._db_thread.shutdown(wait=True)  # nothing is left to wait for
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -151,46 +124,6 @@ class Gateway:
             log_event("task_failed", logging.ERROR, **failure(exc))
 
     # inbound
-
-    async def _read(self, request: web.Request) -> WebhookRequest:
-        if request.content_length is not None and request.content_length > self.settings.max_body_bytes:
-            raise web.HTTPRequestEntityTooLarge(max_size=self.settings.max_body_bytes,
-                                                actual_size=request.content_length)
-        body = await request.read()  # aiohttp refuses more than client_max_size with 413
-        base = self.settings.public_url
-        # built by hand: yarl refuses request.url's host:port form with this aiohttp
-        url = f"{base or f'{request.scheme}://{request.host}'}{request.path_qs}"
-        return WebhookRequest(method=request.method, url=url, headers=request.headers, body=body,
-                              query=dict(request.query))
-
-    async def _webhook(self, channel: Channel, request: web.Request) -> web.StreamResponse:
-        incoming = await self._read(request)
-        try:
-            channel.verify(incoming)
-            parsed = channel.parse(incoming)
-        except Rejected as exc:
-            self.metrics.rejected.labels(channel.name, str(exc.status)).inc()
-            log_event("webhook_rejected", logging.WARNING, channel=channel.name, status=exc.status,
-                      reason=exc.reason)
-            return web.json_response({"error": exc.reason}, status=exc.status)
-        for reason in parsed.ignored:
-            self.metrics.ignored.labels(channel.name).inc()
-            log_event("webhook_ignored", channel=channel.name, reason=reason)
-        for message in parsed.messages:
-            await self.accept(message)
-        return channel.accepted()
-
-    async def _handshake(self, channel: Channel, request: web.Request) -> web.StreamResponse:
-        incoming = await self._read(request)
-        try:
-            response = channel.handshake(incoming)
-        except Rejected as exc:
-            self.metrics.rejected.labels(channel.name, str(exc.status)).inc()
-            log_event("handshake_rejected", logging.WARNING, channel=channel.name, reason=exc.reason)
-            return web.json_response({"error": exc.reason}, status=exc.status)
-        if response is None:
-            raise web.HTTPMethodNotAllowed("GET", ["POST"])
-        return response
 
     async def accept(self, message: Inbound) -> int | None:
         """Persist a new message for processing; None when it is a redelivery."""
@@ -447,17 +380,14 @@ class Gateway:
                       parked={"inbox": stats.parked_inbox, "outbox": stats.parked_outbox})
         return {"status": "unhealthy" if problems else "ok", "problems": problems, **report}
 
-    async def _healthz(self, request: web.Request) -> web.Response:
-        report = await self.health()
-        return web.json_response(report, status=200 if report["status"] == "ok" else 503)
-
-    async def _metrics(self, request: web.Request) -> web.Response:
+    async def metrics_text(self) -> bytes:
+        """The Prometheus exposition, with the queue gauges read now."""
         stats = await self.db(self.store.stats)
         self.metrics.backlog.set(stats.outbox_pending)
         self.metrics.inbox_backlog.set(stats.inbox_pending)
         self.metrics.parked_now.labels("inbox").set(stats.parked_inbox)
         self.metrics.parked_now.labels("outbox").set(stats.parked_outbox)
-        return web.Response(body=self.metrics.render(), content_type="text/plain")
+        return self.metrics.render()
 
 
 def _readable(message: Inbound) -> str:
@@ -467,23 +397,5 @@ def _readable(message: Inbound) -> str:
     return message.text
 
 
-class QuietAccessLogger(AbstractAccessLogger):
-    """Access lines without query strings (Meta's handshake carries its verify token in one)."""
-
-    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        log_event("http", method=request.method, path=request.path, status=response.status,
-                  ms=round(time * 1000, 1))
-
-
 def _json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the gateway in the foreground (``rights gateway``)."""
-    settings = Settings.from_env()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    gateway = Gateway(settings)
-    web.run_app(gateway.app(), host=settings.host, port=settings.port, print=None,
-                access_log_class=QuietAccessLogger)
-    return 0

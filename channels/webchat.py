@@ -29,7 +29,7 @@ from channels.models import ApiCall, Inbound, Outbound, Parsed, SendResult
 from channels.observability import log_event
 from channels.settings import Settings
 
-if TYPE_CHECKING:  # the gateway imports the registry, which imports this module
+if TYPE_CHECKING:
     from channels.gateway import Gateway
 
 # Our own limits (there is no platform to impose them). A session ID of 16-64 URL-safe
@@ -246,7 +246,7 @@ class WebChatRoutes:
 
 
 def register(app: web.Application, gateway: Gateway) -> None:
-    """Add the page and its API to the gateway's app (the gateway calls this when webchat is on)."""
+    """Add the page and its API to the gateway's app (channels.app does when the web chat is on)."""
     channel = gateway.channels.get(WebChat.name)
     if not isinstance(channel, WebChat):
         raise ChannelError("register() needs the gateway's WebChat channel: set WEBCHAT_ENABLED=true")

@@ -16,8 +16,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from channels.app import GATEWAY_KEY, QuietAccessLogger, build_app, gateway_from_env
 from channels.base import Channel
-from channels.gateway import Gateway, QuietAccessLogger
+from channels.gateway import Gateway
 from channels.settings import Settings
 
 TESTDATA = Path(__file__).parent / "testdata"
@@ -123,12 +124,33 @@ async def fake_rasa() -> Any:
     await server.close()
 
 
-def settings_for(tmp_path: Path, rasa_url: str, **overrides: Any) -> Settings:
+def env_for(tmp_path: Path, rasa_url: str, **overrides: Any) -> dict[str, str]:
+    """A gateway's environment: its stores in ``tmp_path``, Rasa at ``rasa_url``, the web chat off."""
     env = {"GATEWAY_SECRET": SECRET, "GATEWAY_DB": str(tmp_path / "gateway.sqlite3"),
            "CASES_DB_URL": f"sqlite:///{tmp_path / 'cases.sqlite3'}",
            "RASA_URL": rasa_url, "WEBCHAT_ENABLED": "false"}
     env.update({key: str(value) for key, value in overrides.items()})
-    return Settings.from_env(env)
+    return env
+
+
+def settings_for(tmp_path: Path, rasa_url: str, **overrides: Any) -> Settings:
+    return Settings.from_env(env_for(tmp_path, rasa_url, **overrides))
+
+
+def gateway_for(tmp_path: Path, rasa_url: str, channels: dict[str, Channel] | None = None,
+                **overrides: Any) -> Gateway:
+    """The gateway ``rights gateway`` would build from this environment (or with these channels)."""
+    env = env_for(tmp_path, rasa_url, **overrides)
+    return gateway_from_env(env) if channels is None else Gateway(Settings.from_env(env), channels)
+
+
+async def serve(gateway: Gateway) -> TestClient:
+    """The gateway's whole app on 127.0.0.1, as `rights gateway` runs it; the caller closes it."""
+    server = TestServer(build_app(gateway), host="127.0.0.1")
+    await server.start_server(access_log_class=QuietAccessLogger)
+    client = TestClient(server)
+    await client.start_server()
+    return client
 
 
 @pytest.fixture
@@ -137,11 +159,7 @@ async def started(tmp_path: Path, fake_rasa: FakeRasa) -> Any:
     clients: list[TestClient] = []
 
     async def start(env: dict[str, str], channels: dict[str, Channel] | None = None) -> TestClient:
-        gateway = Gateway(settings_for(tmp_path, fake_rasa.url, **env), channels=channels)
-        server = TestServer(gateway.app(), host="127.0.0.1")
-        await server.start_server(access_log_class=QuietAccessLogger)  # as `rights gateway` runs it
-        client = TestClient(server)
-        await client.start_server()
+        client = await serve(gateway_for(tmp_path, fake_rasa.url, channels, **env))
         clients.append(client)
         return client
 
@@ -151,9 +169,7 @@ async def started(tmp_path: Path, fake_rasa: FakeRasa) -> Any:
 
 
 def gateway_of(client: TestClient) -> Gateway:
-    from channels.gateway import GATEWAY_KEY
-
-    return client.server.app[GATEWAY_KEY]  # type: ignore[return-value]
+    return client.server.app[GATEWAY_KEY]
 
 
 async def settle(client: TestClient, timeout: float = 10.0) -> None:

@@ -12,15 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from channels import cases, console
 from channels import gateway as gateway_module
 from channels.cases import CaseStore, OperatorSession
-from channels.console import COOKIE, CSP, HEADERS, age, register, when
-from channels.gateway import PARK_AFTER, Gateway, QuietAccessLogger
+from channels.console import COOKIE, CSP, HEADERS, age, when
+from channels.gateway import PARK_AFTER
 from channels.telegram import SECRET_HEADER
-from tests.channels.conftest import assert_not_logged, gateway_of, payload, settings_for, settle
+from tests.channels.conftest import assert_not_logged, gateway_for, gateway_of, payload, serve, settle
 from tests.channels.test_telegram import SECRET_TOKEN, TOKEN, USER, env
 
 OPERATOR, PASSWORD = "amal", "correct horse battery 7"
@@ -36,15 +36,9 @@ RANK = {"self_harm": 9, "medical": 9, "violence": 8, "locked_in": 8, "documents"
 
 
 async def start_console(tmp_path: Path, rasa_url: str, api_url: str, **overrides: str) -> TestClient:
-    """The gateway with Telegram on, the console registered as Gateway.app() will, two operators."""
-    gateway = Gateway(settings_for(tmp_path, rasa_url, **{**env(api_url), **overrides}))
-    app = gateway.app()
-    register(app, gateway)
-    register(app, gateway)  # a second call (the gateway's own, once it makes it) changes nothing
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server(access_log_class=QuietAccessLogger)
-    client = TestClient(server)
-    await client.start_server()
+    """The whole gateway with Telegram on, and two operators."""
+    client = await serve(gateway_for(tmp_path, rasa_url, **{**env(api_url), **overrides}))
+    gateway = gateway_of(client)
     await gateway.db(gateway.cases.add_operator, OPERATOR, PASSWORD)
     await gateway.db(gateway.cases.add_operator, OTHER, OTHER_PASSWORD)
     return client

@@ -7,15 +7,13 @@ import asyncio
 import json
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from channels import gateway as gateway_module
 from channels.errors import ChannelError, ConfigError
-from channels.gateway import Gateway, QuietAccessLogger
 from channels.keys import Keys, Secret
 from channels.settings import Settings
 from channels.store import GatewayStore
-from tests.channels.conftest import SECRET, payload, settings_for, settle
+from tests.channels.conftest import SECRET, gateway_for, payload, serve, settle
 from tests.channels.test_telegram import PATH, env, sign
 
 TEXT = payload("telegram", "text.json")
@@ -50,9 +48,8 @@ async def test_outage_then_recovery_loses_nothing_and_keeps_order(started, fake_
 
 async def test_replies_survive_a_gateway_restart(tmp_path, fake_api, fake_rasa) -> None:
     down = env("http://127.0.0.1:9")  # nothing listens on the discard port: connection refused
-    first = Gateway(settings_for(tmp_path, fake_rasa.url, **down))
-    client = TestClient(TestServer(first.app(), host="127.0.0.1"))
-    await client.start_server()
+    first = gateway_for(tmp_path, fake_rasa.url, **down)
+    client = await serve(first)
     await client.post(PATH, data=update(1, "are you there?"), headers=sign(b"", "valid"))
     for _ in range(200):
         if await first.db(first.store.backlog) == 1 and fake_rasa.received:
@@ -61,11 +58,8 @@ async def test_replies_survive_a_gateway_restart(tmp_path, fake_api, fake_rasa) 
     await client.close()  # the platform is still down when the gateway stops
     assert fake_api.requests == []
 
-    second = Gateway(settings_for(tmp_path, fake_rasa.url, **env(fake_api.url)))
-    server = TestServer(second.app(), host="127.0.0.1")
-    await server.start_server(access_log_class=QuietAccessLogger)
-    client = TestClient(server)
-    await client.start_server()
+    second = gateway_for(tmp_path, fake_rasa.url, **env(fake_api.url))
+    client = await serve(second)
     try:
         (request,) = await fake_api.wait_for(1)
         assert request.json()["text"] == "reply 1" and request.json()["chat_id"] == 5512345678

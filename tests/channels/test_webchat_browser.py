@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from channels.gateway import Gateway, QuietAccessLogger
-from tests.channels.conftest import settings_for
+from channels.app import QuietAccessLogger, build_app
+from channels.gateway import Gateway
+from tests.channels.conftest import gateway_for
 
 pytestmark = pytest.mark.slow
 
@@ -38,8 +39,8 @@ async def chat(running: Any, tmp_path: Path) -> AsyncIterator[tuple[str, Gateway
     # The first message after the servers start loads the models (a minute on a busy machine);
     # send it here so that the page's questions are timed as a person would meet them.
     await asyncio.to_thread(runtime.send, running, "webchat-browser-warm-up", "hello", WARM_UP)
-    gateway = Gateway(settings_for(tmp_path, f"http://127.0.0.1:{running.rasa}", WEBCHAT_ENABLED="true"))
-    server = TestServer(gateway.app(), host="127.0.0.1")
+    gateway = gateway_for(tmp_path, f"http://127.0.0.1:{running.rasa}", WEBCHAT_ENABLED="true")
+    server = TestServer(build_app(gateway), host="127.0.0.1")
     await server.start_server(access_log_class=QuietAccessLogger)
     try:
         yield str(server.make_url("/chat")), gateway

@@ -1,0 +1,86 @@
+"""The gateway's aiohttp application, composed: the one module that knows every HTTP surface.
+
+    POST|GET /webhooks/<channel>    the platforms (channels.webhooks)
+    /chat, /chat/api/messages       the web chat, when WEBCHAT_ENABLED (channels.webchat)
+    /console/...                    the hotline's operator console (channels.console)
+    GET /healthz                    200 {"status": "ok", ...}, or 503 with the problems named
+    GET /metrics                    Prometheus
+
+Each surface registers its own routes; the gateway itself (inbox -> Rasa -> outbox) knows none
+of them. ``main`` is what ``rights gateway`` runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Mapping
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from channels import console, webchat, webhooks
+from channels.gateway import Gateway
+from channels.observability import log_event
+from channels.registry import build_channels
+from channels.settings import Settings
+from channels.webchat import WebChat
+
+GATEWAY_KEY = web.AppKey("gateway", Gateway)
+
+
+def build_app(gateway: Gateway) -> web.Application:
+    """The whole gateway as one aiohttp application; the gateway starts and stops with it."""
+    app = web.Application(client_max_size=gateway.settings.max_body_bytes)
+    app[GATEWAY_KEY] = gateway
+    webhooks.register(app, gateway)
+    if isinstance(gateway.channels.get(WebChat.name), WebChat):
+        webchat.register(app, gateway)
+    console.register(app, gateway)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    app.cleanup_ctx.append(_running)
+    return app
+
+
+async def _running(app: web.Application) -> AsyncIterator[None]:
+    """Loops and the HTTP client session start before the first request and stop after the last."""
+    gateway = app[GATEWAY_KEY]
+    await gateway.start()
+    try:
+        yield
+    finally:
+        await gateway.stop()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    report = await request.app[GATEWAY_KEY].health()
+    return web.json_response(report, status=200 if report["status"] == "ok" else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(body=await request.app[GATEWAY_KEY].metrics_text(), content_type="text/plain")
+
+
+class QuietAccessLogger(AbstractAccessLogger):
+    """Access lines without query strings (Meta's handshake carries its verify token in one)."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        log_event("http", method=request.method, path=request.path, status=response.status,
+                  ms=round(time * 1000, 1))
+
+
+def gateway_from_env(env: Mapping[str, str] | None = None) -> Gateway:
+    """The gateway the environment configures (ConfigError names what is missing or wrong)."""
+    env = os.environ if env is None else env
+    settings = Settings.from_env(env)
+    return Gateway(settings, build_channels(settings))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the gateway in the foreground (``rights gateway``); a ConfigError is the caller's to show."""
+    gateway = gateway_from_env()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    web.run_app(build_app(gateway), host=gateway.settings.host, port=gateway.settings.port, print=None,
+                access_log_class=QuietAccessLogger)
+    return 0
