@@ -15,7 +15,7 @@ import numpy as np
 import yaml
 
 from knowledge.answers.follow_up import follow_up_query, is_follow_up
-from knowledge.answers.phrases import default_phrases, phrases
+from knowledge.answers.phrases import default_phrases, part_label, phrases
 from knowledge.corpus.model import Corpus
 from knowledge.search.retriever import Hit, Retriever, SearchResult
 from knowledge.settings import DATA_DIR
@@ -70,8 +70,8 @@ def compose(result: SearchResult, lang: str) -> Answer:
         lines.append(note)
     others = [h for h in result.hits[1:3] if h.score >= top.score - SEE_ALSO_MARGIN]
     if others:
-        refs = "; ".join(f"{h.title} ({citation_label(h.id, lang)})" for h in others)
-        lines.append(f"{words['see_also']}: {refs}")
+        refs = words["citation_sep"].join(f"{h.title} ({citation_label(h.id, lang)})" for h in others)
+        lines.append(words["see_also"].format(refs=refs))
     return Answer("\n".join(lines), True, [top.id, *(h.id for h in others)], lang, result.question)
 
 
@@ -117,7 +117,7 @@ def explain_article(corpus: Corpus, n: int, lang: str) -> Answer:
     meta = corpus.metas[cid]
     assert entry is not None
     hit = Hit(cid, 1.0, entry.lang, entry.summary, entry.title, meta.source, meta.part, meta.protects)
-    part = phrases(lang)["part"].format(part=meta.part)
+    part = part_label(str(meta.part), phrases(lang))
     lines = [f"{entry.title} ({citation_label(cid, lang)}{phrases(lang)['comma']}{part})", entry.summary]
     note = scope_note(hit, lang)
     if note:

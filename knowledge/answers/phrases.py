@@ -30,16 +30,20 @@ FACTS_KEY = "general_comments"
 # The words every answer language needs, with the placeholders each template is given.
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "part": ("part",),
+    "see_also": ("refs",),
     "article": ("n",),
     "articles": ("list",),
     "comment": ("n", "year"),
     "joint_comment": ("n", "crc", "year"),
 }
 WORDS = (
-    "comma", "list_sep", "last_sep", "citation_sep", "see_also", "not_covered", "binds",
+    "comma", "list_sep", "last_sep", "citation_sep", "not_covered", "binds",
     "scope_all", "scope_regular", "scope_states", "scope_committee", "scope_final",
 )  # fmt: skip
 OPTIONAL_TEMPLATES = {"articles_two": ("list",)}  # for a language with a dual
+# The Convention's Parts are numbered I to IX; a language whose text names them in words
+# (Arabic: الجزء الثالث) gives the nine names, space-separated, as ``part_names``.
+PARTS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX")
 
 
 class PhrasesError(KnowledgeError):
@@ -160,6 +164,8 @@ def _check_words(where: str, raw: object, problems: list[str]) -> dict[str, str]
     missing = [k for k in (*TEMPLATES, *WORDS) if k not in words]
     if missing:
         problems.append(f"{where}: missing {', '.join(missing)}")
+    if "part_names" in words and len(words["part_names"].split()) != len(PARTS):
+        problems.append(f"{where}: part_names must name the {len(PARTS)} Parts, space-separated")
     for key, fields in {**TEMPLATES, **OPTIONAL_TEMPLATES}.items():
         try:
             words.get(key, "").format(**dict.fromkeys(fields, 1))
@@ -182,3 +188,12 @@ def phrases(lang: str) -> dict[str, str]:
 def citation_label(citation_id: str, lang: str) -> str:
     """The bundled label of one citation in ``lang`` (English when it has no phrases)."""
     return default_phrases().citation_label(citation_id, lang)
+
+
+def part_label(part: str, words: Mapping[str, str]) -> str:
+    """"Part III" in the words of a language: its ``part`` template, with the Part's name where
+    the language names Parts in words (``part_names``)."""
+    names = words.get("part_names", "").split()
+    if part in PARTS and len(names) == len(PARTS):
+        part = names[PARTS.index(part)]
+    return words["part"].format(part=part)

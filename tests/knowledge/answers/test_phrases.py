@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from knowledge.answers.phrases import PHRASES_FILE, Phrases, PhrasesError, default_phrases
+from knowledge.answers.phrases import phrases as phrases_of
 from knowledge.vocab import COMPLETE_LANGUAGES, GENERAL_COMMENTS
 
 
@@ -36,12 +37,10 @@ def test_every_answer_language_and_every_general_comment(phrases: Phrases) -> No
 
 @pytest.mark.parametrize("lang,expected", [
     ("en", "Convention, arts. 16, 17 and 18; CMW General Comment 5 (2021)"),
-    ("es", "Convención, arts. 16, 17 y 18; Observación general núm. 5 (2021) del Comité de Protección de los"
-           " Derechos de Todos los Trabajadores Migratorios y de sus Familiares"),
-    ("fr", "Convention, art. 16, 17 et 18 ; Observation générale n° 5 (2021) du Comité pour la protection des"
-           " droits de tous les travailleurs migrants et des membres de leur famille"),
-    ("ar", "الاتفاقية، المواد 16 و17 و18؛ التعليق العام رقم 5 (2021) للجنة المعنية بحماية حقوق جميع العمال"
-           " المهاجرين وأفراد أسرهم"),
+    ("es", "Convención, arts. 16, 17 y 18; Observación general núm. 5 (2021) del Comité de Trabajadores"
+           " Migratorios"),
+    ("fr", "Convention, art. 16, 17 et 18 ; Observation générale n° 5 (2021) du Comité des travailleurs migrants"),
+    ("ar", "الاتفاقية، المواد 16 و17 و18؛ التعليق العام رقم 5 (2021) للجنة المعنية بالعمال المهاجرين"),
 ])
 def test_articles_together_then_each_comment(phrases: Phrases, lang: str, expected: str) -> None:
     cites = ["icrmw:art16", "icrmw:art17", "icrmw:art18", "cmw-gc5:safeguards"]
@@ -59,12 +58,11 @@ def test_duals_single_articles_and_other_documents(phrases: Phrases) -> None:
 
 @pytest.mark.parametrize("lang,expected", [
     ("en", "Joint General Comment CMW 3 / CRC 22 (2017)"),
-    ("es", "Observación general conjunta núm. 3 (2017) del Comité de Protección de los Derechos de Todos los"
-           " Trabajadores Migratorios y de sus Familiares y núm. 22 (2017) del Comité de los Derechos del Niño"),
-    ("fr", "Observation générale conjointe n° 3 (2017) du Comité pour la protection des droits de tous les"
-           " travailleurs migrants et des membres de leur famille et n° 22 (2017) du Comité des droits de l'enfant"),
-    ("ar", "التعليق العام المشترك رقم 3 (2017) للجنة المعنية بحماية حقوق جميع العمال المهاجرين وأفراد أسرهم"
-           " ورقم 22 (2017) للجنة حقوق الطفل"),
+    ("es", "Observación general conjunta núm. 3 del Comité de Trabajadores Migratorios y núm. 22 del Comité de"
+           " los Derechos del Niño (2017)"),
+    ("fr", "Observation générale conjointe n° 3 du Comité des travailleurs migrants et n° 22 du Comité des"
+           " droits de l'enfant (2017)"),
+    ("ar", "التعليق العام المشترك رقم 3 للجنة المعنية بالعمال المهاجرين ورقم 22 للجنة حقوق الطفل (2017)"),
 ])
 def test_joint_comments_name_both_committees(phrases: Phrases, lang: str, expected: str) -> None:
     assert phrases.citation_label("cmw-gc3:heard", lang) == expected
@@ -109,3 +107,17 @@ def test_a_missing_language_and_a_broken_file(tmp_path: Path) -> None:
     bad.write_text("en: [unclosed\n", "utf-8")
     with pytest.raises(PhrasesError, match="not valid YAML"):
         Phrases.load(bad)
+
+
+@pytest.mark.parametrize("lang,expected", [
+    ("en", "Part III"), ("es", "Parte III"), ("fr", "Partie III"), ("ar", "الجزء الثالث"),
+])
+def test_parts_are_named_as_the_language_names_them(lang: str, expected: str) -> None:
+    from knowledge.answers.phrases import part_label
+
+    assert part_label("III", phrases_of(lang)) == expected
+
+
+def test_see_also_punctuation_is_the_languages() -> None:
+    assert phrases_of("fr")["see_also"].format(refs="x") == "Voir aussi\u00a0: x"
+    assert phrases_of("ar")["see_also"].format(refs="x") == "انظر أيضًا: x"
