@@ -127,3 +127,13 @@ def running(model: Path, retriever: Retriever, urgency: Any, triage_dir: Path,
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+# fixtures that build the real index, train a model or start servers: a test using one is slow
+SLOW_FIXTURES = frozenset({"retriever", "urgency", "embedder", "model", "running"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
