@@ -1,8 +1,8 @@
 """The gateway's aiohttp application, composed: the one module that knows every HTTP surface.
 
     POST|GET /webhooks/<channel>    the platforms (channels.webhooks)
-    /chat, /chat/api/messages       the web chat, when WEBCHAT_ENABLED (channels.webchat)
-    /console/...                    the hotline's operator console (channels.console)
+    /chat, /chat/api/messages       the web chat, when WEBCHAT_ENABLED (channels.webchat.routes)
+    /console/...                    the hotline's operator console (channels.console.routes)
     GET /healthz                    200 {"status": "ok", ...}, or 503 with the problems named
     GET /metrics                    Prometheus
 
@@ -19,12 +19,14 @@ from collections.abc import AsyncIterator, Mapping
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from channels import console, webchat, webhooks
+from channels import webhooks
+from channels.console import routes as console
 from channels.gateway import Gateway
 from channels.observability import log_event
 from channels.registry import build_channels
 from channels.settings import Settings
-from channels.webchat import WebChat
+from channels.webchat import routes as webchat
+from channels.webchat.channel import WebChat
 
 GATEWAY_KEY = web.AppKey("gateway", Gateway)
 
@@ -74,7 +76,7 @@ def gateway_from_env(env: Mapping[str, str] | None = None) -> Gateway:
     """The gateway the environment configures (ConfigError names what is missing or wrong)."""
     env = os.environ if env is None else env
     settings = Settings.from_env(env)
-    return Gateway(settings, build_channels(settings))
+    return Gateway(settings, build_channels(settings, env))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -167,6 +167,12 @@ class CaseStore:
                 username=username, password_hash=hash_password(password), created=now or time.time()))
             return int(result.inserted_primary_key[0])
 
+    def operator_names(self) -> dict[int, str]:
+        """Operator IDs to usernames, to show who has claimed a case."""
+        with self.engine.connect() as db:
+            rows = db.execute(sa.select(operators.c.id, operators.c.username)).all()
+        return {int(row.id): str(row.username) for row in rows}
+
     def sign_in(self, username: str, password: str, now: float | None = None) -> tuple[str, OperatorSession] | None:
         """A new session token (for the cookie) and its CSRF token, or None for wrong credentials."""
         now = now or time.time()

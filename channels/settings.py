@@ -1,7 +1,9 @@
-"""All of the gateway's configuration, read from the environment in one place (see .env.example).
+"""The gateway's own configuration, read from the environment in one place (see .env.example).
 
-A channel is enabled when its credentials are set; setting only some of them is an error that
-names the missing variable. Secrets are wrapped so that they never print.
+Each platform reads its own variables (``<Platform>Settings.from_env`` in channels/platforms/),
+with ``read_group`` below: a platform is enabled when its credentials are set, and setting only
+some of them is an error that names the missing variable. Secrets are wrapped so that they never
+print.
 """
 
 from __future__ import annotations
@@ -18,44 +20,9 @@ from channels.keys import Secret
 # Where the gateway keeps its databases unless told otherwise: var/ beside the package (the
 # repository's var/ in a checkout, where `rights run` keeps everything it makes).
 VAR_DIR = Path(__file__).resolve().parents[1] / "var"
+DEFAULT_DB = VAR_DIR / "gateway.sqlite3"
+DEFAULT_CASES_DB_URL = f"sqlite:///{VAR_DIR / 'cases.sqlite3'}"
 G = TypeVar("G")
-
-
-@dataclass(frozen=True)
-class WhatsAppSettings:
-    app_secret: Secret
-    verify_token: Secret
-    access_token: Secret
-    api_base: str = "https://graph.facebook.com/v19.0"
-
-
-@dataclass(frozen=True)
-class MessengerSettings:
-    app_secret: Secret
-    verify_token: Secret
-    page_token: Secret
-    api_base: str = "https://graph.facebook.com/v19.0"
-
-
-@dataclass(frozen=True)
-class TelegramSettings:
-    bot_token: Secret
-    secret_token: Secret
-    api_base: str = "https://api.telegram.org"
-
-
-@dataclass(frozen=True)
-class TwilioSettings:
-    account_sid: str
-    auth_token: Secret
-    api_base: str = "https://api.twilio.com/2010-04-01"
-
-
-@dataclass(frozen=True)
-class ViberSettings:
-    auth_token: Secret
-    bot_name: str = "Rights assistant"
-    api_base: str = "https://chatapi.viber.com/pa"
 
 
 @dataclass(frozen=True)
@@ -66,7 +33,7 @@ class Settings:
     # The URL platforms call, as they see it (Twilio signs it; behind a proxy it differs from ours).
     public_url: str = ""
     rasa_url: str = "http://127.0.0.1:5005"
-    db_path: Path = VAR_DIR / "gateway.sqlite3"
+    db_path: Path = DEFAULT_DB
     max_body_bytes: int = 256 * 1024
     dedupe_days: float = 7.0
     outbox_max_age_hours: float = 24.0
@@ -75,15 +42,10 @@ class Settings:
     # worker stuck), or when a background loop has kept failing this long
     stuck_after_seconds: float = 600.0
     loop_down_after_seconds: float = 60.0
-    cases_db_url: str = f"sqlite:///{VAR_DIR / 'cases.sqlite3'}"
+    cases_db_url: str = DEFAULT_CASES_DB_URL
     # Rasa's tracker store, so that "delete my data" and retention reach it ("" = not reachable)
     tracker_db_url: str = ""
     webchat: bool = True
-    whatsapp: WhatsAppSettings | None = None
-    messenger: MessengerSettings | None = None
-    telegram: TelegramSettings | None = None
-    twilio: TwilioSettings | None = None
-    viber: ViberSettings | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -97,33 +59,48 @@ class Settings:
             secret=Secret(secret),
             host=env.get("GATEWAY_HOST", "127.0.0.1"),
             port=_int(env, "GATEWAY_PORT", 8080),
-            public_url=env.get("GATEWAY_PUBLIC_URL", "").rstrip("/"),
+            public_url=public_url(env),
             rasa_url=env.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
-            db_path=Path(env.get("GATEWAY_DB", str(VAR_DIR / "gateway.sqlite3"))),
+            db_path=Path(env.get("GATEWAY_DB") or DEFAULT_DB),
             max_body_bytes=_int(env, "GATEWAY_MAX_BODY_BYTES", 256 * 1024),
             dedupe_days=_float(env, "GATEWAY_DEDUPE_DAYS", 7.0),
             outbox_max_age_hours=_float(env, "GATEWAY_OUTBOX_MAX_AGE_HOURS", 24.0),
             retention_days=_float(env, "RETENTION_DAYS", 30.0),
             stuck_after_seconds=_float(env, "GATEWAY_STUCK_AFTER_SECONDS", 600.0),
             loop_down_after_seconds=_float(env, "GATEWAY_LOOP_DOWN_AFTER_SECONDS", 60.0),
-            cases_db_url=env.get("CASES_DB_URL", f"sqlite:///{VAR_DIR / 'cases.sqlite3'}"),
+            cases_db_url=cases_db_url(env),
             tracker_db_url=env.get("TRACKER_DB_URL", ""),
             webchat=_bool(env, "WEBCHAT_ENABLED", True),
-            whatsapp=_group(env, WhatsAppSettings, "WHATSAPP",
-                            secrets=("APP_SECRET", "VERIFY_TOKEN", "ACCESS_TOKEN"), plain=("API_BASE",)),
-            messenger=_group(env, MessengerSettings, "MESSENGER",
-                             secrets=("APP_SECRET", "VERIFY_TOKEN", "PAGE_TOKEN"), plain=("API_BASE",)),
-            telegram=_group(env, TelegramSettings, "TELEGRAM",
-                            secrets=("BOT_TOKEN", "SECRET_TOKEN"), plain=("API_BASE",)),
-            twilio=_group(env, TwilioSettings, "TWILIO", secrets=("AUTH_TOKEN",),
-                          plain=("ACCOUNT_SID", "API_BASE"), required_plain=("ACCOUNT_SID",)),
-            viber=_group(env, ViberSettings, "VIBER", secrets=("AUTH_TOKEN",), plain=("BOT_NAME", "API_BASE")),
         )
 
-    def enabled_channels(self) -> list[str]:
-        names = [name for name in ("whatsapp", "messenger", "telegram", "twilio", "viber")
-                 if getattr(self, name) is not None]
-        return ([*names, "webchat"] if self.webchat else names)
+
+def public_url(env: Mapping[str, str]) -> str:
+    """GATEWAY_PUBLIC_URL without a trailing slash ("" when unset)."""
+    return env.get("GATEWAY_PUBLIC_URL", "").rstrip("/")
+
+
+def cases_db_url(env: Mapping[str, str]) -> str:
+    """CASES_DB_URL, the case store's SQLAlchemy URL (default: SQLite in var/)."""
+    return env.get("CASES_DB_URL") or DEFAULT_CASES_DB_URL
+
+
+def read_group(env: Mapping[str, str], kind: type[G], prefix: str, secrets: tuple[str, ...],
+               plain: tuple[str, ...] = (), required_plain: tuple[str, ...] = ()) -> G | None:
+    """A platform's settings from ``<PREFIX>_<NAME>`` variables, or None when none of its
+    credentials is set; ``kind`` takes each name in lower case as a keyword argument."""
+    required = [*secrets, *required_plain]
+    present = [name for name in required if env.get(f"{prefix}_{name}")]
+    if not present:
+        return None
+    missing = [f"{prefix}_{name}" for name in required if name not in present]
+    if missing:
+        raise ConfigError(f"{prefix.lower()} is half configured: set {', '.join(missing)} "
+                          f"(or unset {', '.join(f'{prefix}_{n}' for n in present)} to disable it)")
+    values: dict[str, object] = {name.lower(): Secret(env[f"{prefix}_{name}"]) for name in secrets}
+    for name in plain:
+        if env.get(f"{prefix}_{name}"):
+            values[name.lower()] = env[f"{prefix}_{name}"].rstrip("/")
+    return kind(**values)
 
 
 def _int(env: Mapping[str, str], key: str, default: int) -> int:
@@ -155,21 +132,3 @@ def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
     if raw in {"0", "false", "no", "off"}:
         return False
     raise ConfigError(f"{key} must be true or false, not {raw!r}")
-
-
-def _group(env: Mapping[str, str], kind: type[G], prefix: str, secrets: tuple[str, ...],
-           plain: tuple[str, ...] = (), required_plain: tuple[str, ...] = ()) -> G | None:
-    """A channel's settings, or None when none of its credentials is set."""
-    required = [*secrets, *required_plain]
-    present = [name for name in required if env.get(f"{prefix}_{name}")]
-    if not present:
-        return None
-    missing = [f"{prefix}_{name}" for name in required if name not in present]
-    if missing:
-        raise ConfigError(f"{prefix.lower()} is half configured: set {', '.join(missing)} "
-                          f"(or unset {', '.join(f'{prefix}_{n}' for n in present)} to disable it)")
-    values: dict[str, object] = {name.lower(): Secret(env[f"{prefix}_{name}"]) for name in secrets}
-    for name in plain:
-        if env.get(f"{prefix}_{name}"):
-            values[name.lower()] = env[f"{prefix}_{name}"].rstrip("/")
-    return kind(**values)

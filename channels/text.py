@@ -17,7 +17,9 @@ GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
 GSM7_SINGLE, GSM7_PART = 160, 153
 UCS2_SINGLE, UCS2_PART = 70, 67
 
-_BREAKS = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?।。؟۔])\s+"), re.compile(r"\s+"))
+# Where a text may be cut, cleanest first: paragraph, line, sentence end (Latin, Devanagari danda,
+# CJK full stop, Arabic question mark, Urdu full stop), then any space.
+BREAKS = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?।。؟۔])\s+"), re.compile(r"\s+"))
 
 
 def split_text(text: str, limit: int, measure: Callable[[str], int] = len) -> list[str]:
@@ -26,11 +28,11 @@ def split_text(text: str, limit: int, measure: Callable[[str], int] = len) -> li
     text = text.strip()
     if measure(text) <= limit:
         return [text] if text else []
-    for pattern in _BREAKS:
+    for pattern in BREAKS:
         pieces = [p for p in pattern.split(text) if p.strip()]
         if len(pieces) < 2:
             continue
-        joiner = "\n\n" if pattern is _BREAKS[0] else ("\n" if pattern is _BREAKS[1] else " ")
+        joiner = "\n\n" if pattern is BREAKS[0] else ("\n" if pattern is BREAKS[1] else " ")
         parts: list[str] = []
         current = ""
         for piece in pieces:

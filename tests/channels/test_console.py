@@ -14,12 +14,14 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from channels import cases, console
+from channels import cases
 from channels import gateway as gateway_module
 from channels.cases import CaseStore, OperatorSession
-from channels.console import COOKIE, CSP, HEADERS, age, when
+from channels.console.operators import add_operator
+from channels.console.pages import age, when
+from channels.console.routes import COOKIE, CSP, HEADERS
 from channels.gateway import PARK_AFTER
-from channels.telegram import SECRET_HEADER
+from channels.platforms.telegram import SECRET_HEADER
 from tests.channels.conftest import assert_not_logged, gateway_for, gateway_of, payload, serve, settle
 from tests.channels.test_telegram import SECRET_TOKEN, TOKEN, USER, env
 
@@ -362,9 +364,10 @@ async def test_everything_shown_is_escaped(started_console) -> None:
         for raw in ("<script>", "<b>x</b>", "<i>t</i>", "<img", "<svg"):
             assert raw not in shown, (path, raw)
     shown = await page(client, f"/console/cases/{case_id}")
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in shown
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in shown
     assert "a &amp; b &lt; c" in shown
-    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in shown
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in shown
+    assert "&#34;&gt;&lt;svg onload=alert(2)&gt;" in shown
 
 
 async def test_security_headers_on_every_console_response(started_console) -> None:
@@ -406,7 +409,7 @@ async def test_bot_is_silent_while_claimed_and_answers_again_after_close(started
     assert len(fake_rasa.received) == 2, "a claimed case's messages go to the operator, not to Rasa"
     assert len(fake_api.requests) == 2, "and the assistant does not answer"
     shown = await page(client, f"/console/cases/{case_id}")
-    assert "&lt;script&gt;alert(&quot;hi&quot;)&lt;/script&gt; are you there?" in shown
+    assert "&lt;script&gt;alert(&#34;hi&#34;)&lt;/script&gt; are you there?" in shown
     assert "<script>" not in shown
     gateway = gateway_of(client)
     messages = await gateway.db(gateway.cases.messages, case_id)
@@ -422,15 +425,18 @@ async def test_bot_is_silent_while_claimed_and_answers_again_after_close(started
 # the command line
 
 
-async def test_add_operator_command_from_the_environment(tmp_path, monkeypatch, capsys) -> None:
+async def test_add_operator_command_from_the_environment(tmp_path, capsys) -> None:
     url = f"sqlite:///{tmp_path / 'cases.sqlite3'}"
-    monkeypatch.setenv("CASES_DB_URL", url)
-    monkeypatch.setenv("OPERATOR_PASSWORD", PASSWORD)
-    monkeypatch.setattr(console.getpass, "getpass", lambda prompt="": pytest.fail("must not ask"))
-    assert console.main(["add-operator", "carol"]) == 0
+    env = {"CASES_DB_URL": url, "OPERATOR_PASSWORD": PASSWORD, "GATEWAY_PUBLIC_URL": "https://hotline.example/"}
+
+    def never(prompt: str) -> str:
+        raise AssertionError("must not ask")
+
+    assert add_operator("carol", env, never) == 0
     out = capsys.readouterr()
-    assert "'carol' added" in out.out and PASSWORD not in out.out + out.err
-    assert console.main(["add-operator", "carol"]) == 2
+    assert "'carol' added; they sign in at https://hotline.example/console" in out.out
+    assert PASSWORD not in out.out + out.err
+    assert add_operator("carol", env, never) == 2
     assert "exists already" in capsys.readouterr().err
     store = CaseStore(url)
     try:
@@ -439,18 +445,22 @@ async def test_add_operator_command_from_the_environment(tmp_path, monkeypatch, 
         store.close()
 
 
-async def test_add_operator_command_asks_twice(tmp_path, monkeypatch, capsys) -> None:
+async def test_add_operator_command_asks_twice(tmp_path, capsys) -> None:
     url = f"sqlite:///{tmp_path / 'cases.sqlite3'}"
-    monkeypatch.setenv("CASES_DB_URL", url)
-    monkeypatch.delenv("OPERATOR_PASSWORD", raising=False)
+    env = {"CASES_DB_URL": url}
     answers = iter([PASSWORD, WRONG_PASSWORD, "short", "short", PASSWORD, PASSWORD])
     prompts: list[str] = []
-    monkeypatch.setattr(console.getpass, "getpass", lambda prompt="": prompts.append(prompt) or next(answers))
-    assert console.main(["add-operator", "dana"]) == 2
+
+    def ask(prompt: str) -> str:
+        prompts.append(prompt)
+        return next(answers)
+
+    assert add_operator("dana", env, ask) == 2
     assert "differ" in capsys.readouterr().err
-    assert console.main(["add-operator", "dana"]) == 2
+    assert add_operator("dana", env, ask) == 2
     assert "at least 12 characters" in capsys.readouterr().err
-    assert console.main(["add-operator", "dana"]) == 0
+    assert add_operator("dana", env, ask) == 0
+    assert "they sign in at http://127.0.0.1:8080/console" in capsys.readouterr().out
     assert len(prompts) == 6
     store = CaseStore(url)
     try:

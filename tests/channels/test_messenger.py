@@ -13,10 +13,16 @@ import pytest
 
 from channels.base import WebhookRequest
 from channels.keys import Secret
-from channels.messenger import MAX_PAYLOAD, MAX_QUICK_REPLIES, MAX_QUICK_REPLY_TITLE, MAX_TEXT, Messenger
-from channels.meta import SIGNATURE_HEADER
 from channels.models import Button, Outbound
-from channels.settings import MessengerSettings
+from channels.platforms.messenger import (
+    MAX_PAYLOAD,
+    MAX_QUICK_REPLIES,
+    MAX_QUICK_REPLY_TITLE,
+    MAX_TEXT,
+    Messenger,
+    MessengerSettings,
+)
+from channels.platforms.meta import SIGNATURE_HEADER
 from tests.channels.conftest import (
     Case,
     answer_once,

@@ -7,10 +7,10 @@ import json
 import pytest
 
 from channels.base import WebhookRequest
+from channels.errors import ConfigError
 from channels.keys import Secret
 from channels.models import Button, Outbound
-from channels.settings import TelegramSettings
-from channels.telegram import MAX_TEXT, SECRET_HEADER, Telegram
+from channels.platforms.telegram import MAX_TEXT, SECRET_HEADER, Telegram, TelegramSettings
 from tests.channels.conftest import Case, assert_not_logged, fuzz, payload, run_cases, settle
 
 TOKEN = "7000000001:AAF-test-bot-token-0123456789abcdef"
@@ -132,3 +132,12 @@ async def test_fuzz(started, fake_api, fake_rasa, seed) -> None:
     await fuzz(client, PATH, sign, fake_rasa, seed)
     await settle(client)
     assert fake_api.requests == []
+
+
+def test_settings_come_from_its_own_variables() -> None:
+    assert TelegramSettings.from_env({"WHATSAPP_ACCESS_TOKEN": "x"}) is None, "not configured: off"
+    with pytest.raises(ConfigError, match="set TELEGRAM_SECRET_TOKEN"):
+        TelegramSettings.from_env({"TELEGRAM_BOT_TOKEN": "x"})
+    settings = TelegramSettings.from_env(env("https://telegram.example/"))
+    assert settings is not None and settings.api_base == "https://telegram.example"
+    assert settings.bot_token.reveal() == TOKEN and TOKEN not in repr(settings)

@@ -15,12 +15,10 @@ import aiohttp
 import pytest
 
 from channels.base import WebhookRequest
-from channels.errors import Rejected
+from channels.errors import ConfigError, Rejected
 from channels.keys import Secret
 from channels.models import Button, Outbound
-from channels.settings import TwilioSettings
-from channels.text import is_gsm7, sms_segments, ucs2_length
-from channels.twilio import (
+from channels.platforms.twilio import (
     EMPTY_TWIML,
     MAX_BODY,
     MAX_OPTION_TITLE,
@@ -28,8 +26,10 @@ from channels.twilio import (
     MAX_SEGMENTS,
     SIGNATURE_HEADER,
     Twilio,
+    TwilioSettings,
     signed_urls,
 )
+from channels.text import is_gsm7, sms_segments, ucs2_length
 from tests.channels.conftest import Case, SignFn, assert_not_logged, fuzz, payload, run_cases, settle
 
 TOKEN = "9f4e2c71b0a85d36e1c47f92a0b3d5e8"
@@ -381,3 +381,11 @@ def test_typographic_punctuation_is_made_gsm7_on_sms_only() -> None:
 def test_empty_reply_sends_nothing_and_buttons_alone_are_sent() -> None:
     assert _bodies(PERSON, "") == []
     assert _bodies(PERSON, "", (Button("Yes", "/affirm"),)) == ["1. Yes"]
+
+
+def test_settings_come_from_its_own_variables() -> None:
+    assert TwilioSettings.from_env({}) is None
+    with pytest.raises(ConfigError, match="set TWILIO_ACCOUNT_SID"):
+        TwilioSettings.from_env({"TWILIO_AUTH_TOKEN": "x"})
+    settings = TwilioSettings.from_env({"TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": ACCOUNT})
+    assert settings is not None and settings.account_sid == ACCOUNT and TOKEN not in repr(settings)

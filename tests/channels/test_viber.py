@@ -14,8 +14,7 @@ from channels.base import WebhookRequest
 from channels.errors import Rejected
 from channels.keys import Secret
 from channels.models import Button, Outbound
-from channels.settings import ViberSettings
-from channels.viber import (
+from channels.platforms.viber import (
     AUTH_HEADER,
     MAX_BUTTON_TEXT,
     MAX_BUTTONS,
@@ -23,6 +22,7 @@ from channels.viber import (
     MAX_TEXT,
     SIGNATURE_HEADER,
     Viber,
+    ViberSettings,
     outcome,
 )
 from tests.channels.conftest import Case, answer_once, assert_not_logged, fuzz, payload, run_cases, settle

@@ -15,8 +15,10 @@ import pytest
 from channels import gateway as gateway_module
 from channels.errors import ChannelError
 from channels.models import ApiCall, Button, Outbound
+from channels.origin import same_origin
+from channels.registry import build_channels
 from channels.settings import Settings
-from channels.webchat import MAX_BODY, MAX_TEXT, WebChat, from_settings, same_origin
+from channels.webchat.channel import MAX_BODY, MAX_TEXT, WebChat
 from tests.channels.conftest import Case, assert_not_logged, fuzz, gateway_of, run_cases, settle
 
 ENV = {"WEBCHAT_ENABLED": "true"}
@@ -221,10 +223,11 @@ async def test_send_is_never_used() -> None:
         await WebChat().send(None, ApiCall("mailbox", json={"text": "x"}))  # type: ignore[arg-type]
 
 
-def test_from_settings_follows_webchat_enabled() -> None:
+def test_the_web_chat_follows_webchat_enabled() -> None:
     on = Settings.from_env({"GATEWAY_SECRET": "s" * 20, "WEBCHAT_ENABLED": "true"})
     off = Settings.from_env({"GATEWAY_SECRET": "s" * 20, "WEBCHAT_ENABLED": "false"})
-    assert isinstance(from_settings(on), WebChat) and WebChat.mailbox and from_settings(off) is None
+    assert isinstance(build_channels(on, {})["webchat"], WebChat) and WebChat.mailbox
+    assert build_channels(off, {}) == {}
 
 
 @pytest.mark.parametrize("origin,host,public,allowed", [

@@ -14,10 +14,9 @@ import pytest
 from channels.base import WebhookRequest
 from channels.errors import Rejected
 from channels.keys import Secret
-from channels.meta import SIGNATURE_HEADER
 from channels.models import Button, Outbound
-from channels.settings import WhatsAppSettings
-from channels.whatsapp import (
+from channels.platforms.meta import SIGNATURE_HEADER
+from channels.platforms.whatsapp import (
     LIST_LABEL,
     MAX_BUTTON_BODY,
     MAX_BUTTON_TITLE,
@@ -26,6 +25,7 @@ from channels.whatsapp import (
     MAX_ROW_TITLE,
     MAX_TEXT,
     WhatsApp,
+    WhatsAppSettings,
 )
 from tests.channels.conftest import (
     Case,

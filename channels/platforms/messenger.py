@@ -1,7 +1,7 @@
 """Facebook Messenger Platform (a Facebook Page's inbox).
 
 Webhook: ``{"object": "page", "entry": [{"id": <page>, "messaging": [<event>, ...]}]}``, signed with
-the app secret (see channels.meta). Several entries and events may come in one request: every one
+the app secret (see channels.platforms.meta). Several entries and events may come in one request: every one
 is processed. An event is a message (text, a quick reply, attachments, or an echo of what the Page
 sent), a postback (a button press), or a delivery, read, reaction, ... notice, which is ignored.
 
@@ -14,12 +14,15 @@ https://developers.facebook.com/docs/messenger-platform/reference/send-api/
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from channels.base import WebhookRequest, load_json, require
-from channels.meta import ELLIPSIS, MetaChannel, dig, filled, shorten
+from channels.keys import Secret
 from channels.models import ApiCall, Inbound, Outbound, Parsed
-from channels.settings import MessengerSettings, Settings
+from channels.platforms.meta import ELLIPSIS, GRAPH_API, MetaChannel, dig, filled, shorten
+from channels.settings import read_group
 from channels.text import split_text
 
 # https://developers.facebook.com/docs/messenger-platform/reference/send-api/#message
@@ -41,6 +44,20 @@ RETRYABLE_CODES = frozenset({2, 4, 17, 32, 613, 1200})
 # what an event carries besides its payload: the payload's key names the event type
 ENVELOPE_KEYS = frozenset({"sender", "recipient", "timestamp"})
 MAX_NAME = 40  # how much of an unknown event name goes into a log line
+
+
+@dataclass(frozen=True)
+class MessengerSettings:
+    app_secret: Secret
+    verify_token: Secret
+    page_token: Secret
+    api_base: str = GRAPH_API
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> MessengerSettings | None:
+        """MESSENGER_APP_SECRET, _VERIFY_TOKEN, _PAGE_TOKEN (and _API_BASE); None when none is set."""
+        return read_group(env, cls, "MESSENGER", secrets=("APP_SECRET", "VERIFY_TOKEN", "PAGE_TOKEN"),
+                          plain=("API_BASE",))
 
 
 class Messenger(MetaChannel):
@@ -122,7 +139,6 @@ class Messenger(MetaChannel):
                                          "message": body}) for body in bodies]
 
 
-
 def _sender(event: dict[str, Any]) -> str:
     sender = dig(event, "sender", "id")
     require((filled(sender) and sender.isdigit()) or (isinstance(sender, int) and not isinstance(sender, bool)),
@@ -130,7 +146,6 @@ def _sender(event: dict[str, Any]) -> str:
     return str(sender)
 
 
-
-
-def from_settings(settings: Settings) -> Messenger | None:
-    return Messenger(settings.messenger) if settings.messenger else None
+def from_env(env: Mapping[str, str]) -> Messenger | None:
+    settings = MessengerSettings.from_env(env)
+    return Messenger(settings) if settings else None

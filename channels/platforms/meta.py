@@ -32,6 +32,8 @@ SIGNATURE_HEX_LENGTH = 64
 MAX_CHALLENGE = 256
 HEX_DIGITS = frozenset(string.hexdigits)
 ELLIPSIS = "…"
+# https://developers.facebook.com/docs/graph-api/guides/versioning
+GRAPH_API = "https://graph.facebook.com/v19.0"
 
 
 class MetaChannel(Channel):

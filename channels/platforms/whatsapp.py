@@ -2,7 +2,7 @@
 
 Webhook: ``{"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages",
 "value": {"metadata": {"phone_number_id"}, "messages": [...] | "statuses": [...]}}]}]}``, signed
-with the app secret (see channels.meta). One request may batch several entries, changes and
+with the app secret (see channels.platforms.meta). One request may batch several entries, changes and
 messages: every one is processed. The person is ``from`` (their WhatsApp ID); the reply goes out
 through the business number that received the message, ``metadata.phone_number_id``.
 
@@ -15,16 +15,17 @@ https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from channels.base import WebhookRequest, load_json, require
-from channels.meta import ELLIPSIS, MetaChannel, dig, filled, shorten
+from channels.keys import Secret
 from channels.models import ApiCall, Button, Inbound, Kind, Outbound, Parsed
 from channels.observability import log_event
-from channels.settings import Settings, WhatsAppSettings
-from channels.text import split_text
+from channels.platforms.meta import ELLIPSIS, GRAPH_API, MetaChannel, dig, filled, shorten
+from channels.settings import read_group
+from channels.text import BREAKS, split_text
 
 # https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages#text-object
 #   text.body: max 4096 characters.
@@ -58,7 +59,20 @@ MEDIA_TYPES = frozenset({"image", "audio", "voice", "video", "document", "sticke
 RETRYABLE_CODES = frozenset({4, 80007, 130429, 131056})
 MAX_NAME = 40  # how much of an unknown type or field name goes into a log line
 
-_BREAKS = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?।。؟])\s+"), re.compile(r"\s+"))
+
+
+@dataclass(frozen=True)
+class WhatsAppSettings:
+    app_secret: Secret
+    verify_token: Secret
+    access_token: Secret
+    api_base: str = GRAPH_API
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> WhatsAppSettings | None:
+        """WHATSAPP_APP_SECRET, _VERIFY_TOKEN, _ACCESS_TOKEN (and _API_BASE); None when none is set."""
+        return read_group(env, cls, "WHATSAPP", secrets=("APP_SECRET", "VERIFY_TOKEN", "ACCESS_TOKEN"),
+                          plain=("API_BASE",))
 
 
 class WhatsApp(MetaChannel):
@@ -178,7 +192,7 @@ def _body_and_rest(text: str, limit: int) -> tuple[list[str], str]:
     text = text.strip()
     if len(text) <= limit:
         return [], text or ELLIPSIS
-    for pattern in _BREAKS:
+    for pattern in BREAKS:
         for match in pattern.finditer(text):  # the first break that fits leaves the longest tail
             head, tail = text[:match.start()].rstrip(), text[match.end():].strip()
             if len(tail) <= limit and head and tail:
@@ -218,7 +232,6 @@ def _titles(titles: list[str], limit: int) -> list[str]:
     return result
 
 
-
 def _envelope(user_id: str) -> dict[str, Any]:
     return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": user_id}
 
@@ -227,11 +240,10 @@ def _text(user_id: str, body: str) -> dict[str, Any]:
     return {**_envelope(user_id), "type": "text", "text": {"preview_url": False, "body": body}}
 
 
-
-
 def _name(value: Any) -> str:
     return value[:MAX_NAME] if isinstance(value, str) and value else "unknown"
 
 
-def from_settings(settings: Settings) -> WhatsApp | None:
-    return WhatsApp(settings.whatsapp) if settings.whatsapp else None
+def from_env(env: Mapping[str, str]) -> WhatsApp | None:
+    settings = WhatsAppSettings.from_env(env)
+    return WhatsApp(settings) if settings else None

@@ -8,15 +8,17 @@ Docs: https://core.telegram.org/bots/api#setwebhook, #update, #sendmessage,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
 from channels.base import Channel, WebhookRequest, classify, load_json, post, require
 from channels.errors import Rejected, unauthorized
-from channels.keys import equal
+from channels.keys import Secret, equal
 from channels.models import ApiCall, Inbound, Outbound, Parsed, SendResult
-from channels.settings import Settings, TelegramSettings
+from channels.settings import read_group
 from channels.text import split_text
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
@@ -25,6 +27,19 @@ MAX_CALLBACK_DATA = 64  # bytes, InlineKeyboardButton.callback_data
 MAX_BUTTONS = 100  # inline keyboard
 MEDIA_FIELDS = ("photo", "voice", "audio", "video", "video_note", "document", "sticker", "animation",
                 "location", "contact", "venue", "poll", "dice")
+API_BASE = "https://api.telegram.org"
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    bot_token: Secret
+    secret_token: Secret
+    api_base: str = API_BASE
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> TelegramSettings | None:
+        """TELEGRAM_BOT_TOKEN, TELEGRAM_SECRET_TOKEN (and _API_BASE); None when neither is set."""
+        return read_group(env, cls, "TELEGRAM", secrets=("BOT_TOKEN", "SECRET_TOKEN"), plain=("API_BASE",))
 
 
 class Telegram(Channel):
@@ -116,5 +131,6 @@ def _json_or_empty(body: bytes) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def from_settings(settings: Settings) -> Telegram | None:
-    return Telegram(settings.telegram) if settings.telegram else None
+def from_env(env: Mapping[str, str]) -> Telegram | None:
+    settings = TelegramSettings.from_env(env)
+    return Telegram(settings) if settings else None

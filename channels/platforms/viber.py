@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
 from channels.base import Channel, WebhookRequest, classify, load_json, post, require
 from channels.errors import Rejected, forbidden, unauthorized
-from channels.keys import equal
+from channels.keys import Secret, equal
 from channels.models import ApiCall, Button, Inbound, Outbound, Parsed, SendResult
-from channels.settings import Settings, ViberSettings
+from channels.settings import read_group
 from channels.text import split_text
 
 SIGNATURE_HEADER = "X-Viber-Content-Signature"
@@ -91,6 +93,19 @@ IGNORED_REASONS = {
     "client_status": "event client_status",
 }
 MAX_EVENT_NAME = 40  # how much of an unknown event's name goes into a log line
+API_BASE = "https://chatapi.viber.com/pa"
+
+
+@dataclass(frozen=True)
+class ViberSettings:
+    auth_token: Secret
+    bot_name: str = "Rights assistant"
+    api_base: str = API_BASE
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ViberSettings | None:
+        """VIBER_AUTH_TOKEN (and _BOT_NAME, _API_BASE); None when the token is not set."""
+        return read_group(env, cls, "VIBER", secrets=("AUTH_TOKEN",), plain=("BOT_NAME", "API_BASE"))
 
 
 class Viber(Channel):
@@ -197,5 +212,6 @@ def _title(title: str) -> str:
     return title if len(title) <= MAX_BUTTON_TEXT else title[: MAX_BUTTON_TEXT - 1] + "…"
 
 
-def from_settings(settings: Settings) -> Viber | None:
-    return Viber(settings.viber) if settings.viber else None
+def from_env(env: Mapping[str, str]) -> Viber | None:
+    settings = ViberSettings.from_env(env)
+    return Viber(settings) if settings else None

@@ -22,7 +22,8 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import aiohttp
@@ -30,9 +31,9 @@ from aiohttp import web
 
 from channels.base import Channel, WebhookRequest, classify, load_json, post, require
 from channels.errors import Rejected, forbidden, unauthorized
-from channels.keys import equal
+from channels.keys import Secret, equal
 from channels.models import ApiCall, Button, Inbound, Outbound, Parsed, SendResult
-from channels.settings import Settings, TwilioSettings
+from channels.settings import read_group
 from channels.text import numbered, split_sms, split_text
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
@@ -77,6 +78,20 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 GSM_FRIENDLY = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-",
                               "…": "...", "\u00a0": " ", "\u2009": " ", "\u202f": " ", "•": "-"})
 _PLAIN_VALUE = re.compile(r"[A-Za-z0-9_-]+")
+API_BASE = "https://api.twilio.com/2010-04-01"
+
+
+@dataclass(frozen=True)
+class TwilioSettings:
+    account_sid: str
+    auth_token: Secret
+    api_base: str = API_BASE
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> TwilioSettings | None:
+        """TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN (and _API_BASE); None when neither is set."""
+        return read_group(env, cls, "TWILIO", secrets=("AUTH_TOKEN",), plain=("ACCOUNT_SID", "API_BASE"),
+                          required_plain=("ACCOUNT_SID",))
 
 
 class Twilio(Channel):
@@ -224,5 +239,6 @@ def _error_code(body: bytes) -> int | None:
     return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
-def from_settings(settings: Settings) -> Twilio | None:
-    return Twilio(settings.twilio) if settings.twilio else None
+def from_env(env: Mapping[str, str]) -> Twilio | None:
+    settings = TwilioSettings.from_env(env)
+    return Twilio(settings) if settings else None

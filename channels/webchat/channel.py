@@ -1,0 +1,141 @@
+"""The web chat as a channel: what the page may send (``parse_post``), how a reply is put in the
+mailbox the page reads (``WebChat.render``), and the page itself with its Content-Security-Policy.
+
+There is no platform to call: replies go to the gateway's mailbox table (``mailbox = True``) and
+the page reads them. A person is a random session ID the page keeps in localStorage; it is the
+only key to the conversation, so it stays out of the logs like any other address. The HTTP side
+is channels/webchat/routes.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import aiohttp
+
+from channels.base import Channel, WebhookRequest, load_json, require
+from channels.errors import ChannelError, forbidden, malformed
+from channels.models import ApiCall, Inbound, Outbound, Parsed, SendResult
+from channels.origin import same_origin
+
+# Our own limits (there is no platform to impose them). A session ID of 16-64 URL-safe
+# characters: the page makes 32 from crypto.getRandomValues (192 bits), so it cannot be guessed.
+# https://developer.mozilla.org/en-US/docs/Web/API/Crypto/getRandomValues
+SESSION = re.compile(r"[A-Za-z0-9_-]{16,64}")
+CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_TEXT = 2000  # characters a person may type in one message
+MAX_PAYLOAD = 1000  # characters of a button payload sent back (Rasa's intent plus entities JSON)
+MAX_TITLE = 200  # characters of the button title that comes with it
+# 2000 characters of four UTF-8 bytes each, plus JSON escaping and the other fields
+MAX_BODY = 16 * 1024
+PAGE = "webchat.html"
+# The page's inline <script> and <style> are allowed by their hashes, so the page is the same
+# for everyone and may be cached (ETag) on a slow connection; nothing else may load or run.
+# https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Content-Security-Policy
+CSP = ("default-src 'none'; script-src {script}; style-src {style}; connect-src 'self';"
+       " base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+@dataclass(frozen=True)
+class Post:
+    """A validated POST from the page: the message, and the last mailbox ID the page has."""
+
+    inbound: Inbound
+    after: int
+
+
+def parse_post(body: bytes) -> Post:
+    """The page's JSON body as a message; a 400 rejection that says what is wrong otherwise."""
+    data = load_json(body)
+    require(isinstance(data, dict), "the body must be a JSON object")
+    session = parse_session(data.get("session"))
+    client_id = data.get("id")
+    require(isinstance(client_id, str) and CLIENT_ID.fullmatch(client_id) is not None,
+            "id must be 1-64 URL-safe characters (a client message ID, the same when a send is retried)")
+    after = parse_after(data.get("after", 0))
+    text, payload = data.get("text"), data.get("payload")
+    if payload is not None:
+        require(text is None, "send either text or payload, not both")
+        require(isinstance(payload, str) and 0 < len(payload) <= MAX_PAYLOAD and bool(payload.strip()),
+                f"payload must be 1-{MAX_PAYLOAD} characters")
+        title = data.get("title", "")
+        require(isinstance(title, str) and len(title) <= MAX_TITLE, f"title must be text of at most {MAX_TITLE}")
+        inbound = Inbound(WebChat.name, f"{session}:{client_id}", session, "button", payload)
+    else:
+        require(isinstance(text, str), "text is missing (or send payload and title for a button)")
+        require(bool(text.strip()), "text is empty")
+        require(len(text) <= MAX_TEXT, f"text is longer than {MAX_TEXT} characters")
+        inbound = Inbound(WebChat.name, f"{session}:{client_id}", session, "text", text)
+    return Post(inbound, after)
+
+
+def parse_session(value: Any) -> str:
+    require(isinstance(value, str) and SESSION.fullmatch(value) is not None,
+            "session must be 16-64 URL-safe characters (A-Z a-z 0-9 _ -)")
+    return str(value)
+
+
+def parse_after(value: Any) -> int:
+    if isinstance(value, str) and value.isdigit() and len(value) < 19:
+        value = int(value)
+    require(isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63,
+            "after must be a whole number >= 0 (the last message ID the page has)")
+    return int(value)
+
+
+def message_out(row_id: int, message: Any) -> dict[str, Any]:
+    """One mailbox entry in the page's shape, whoever wrote it (the bot, or an operator)."""
+    message = message if isinstance(message, dict) else {}
+    buttons = [{"title": str(b["title"]), "payload": str(b["payload"])} for b in message.get("buttons") or []
+               if isinstance(b, dict) and b.get("title") and b.get("payload")]
+    return {"id": row_id, "text": str(message.get("text") or ""), "buttons": buttons}
+
+
+class WebChat(Channel):
+    name = "webchat"
+    mailbox = True
+
+    def __init__(self, public_url: str = "") -> None:
+        self.public_url = public_url
+        self.page = (resources.files("channels.webchat") / "static" / PAGE).read_bytes()
+        self.csp = CSP.format(script=_hashes(self.page, "script"), style=_hashes(self.page, "style"))
+        self.etag = hashlib.sha256(self.page).hexdigest()[:32]
+
+    def verify(self, request: WebhookRequest) -> None:
+        """Refuse what a browser sends from another site, and bodies that are not JSON.
+
+        The session ID is the only credential, so a page elsewhere must not post as the person:
+        a browser always sends Origin on a cross-site POST, and JSON needs a CORS preflight."""
+        origin = request.headers.get("Origin")
+        if origin is not None and not same_origin(origin, request.headers.get("Host", ""), self.public_url):
+            raise forbidden("cross-origin request refused (Origin does not match Host)")
+        if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+            raise forbidden("cross-origin request refused (Sec-Fetch-Site)")
+        content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            raise malformed("Content-Type must be application/json")
+
+    def parse(self, request: WebhookRequest) -> Parsed:
+        return Parsed([parse_post(request.body).inbound])
+
+    def render(self, message: Outbound) -> list[ApiCall]:
+        """One mailbox entry per reply: a browser has no length limit to split for."""
+        buttons = [{"title": b.title, "payload": b.payload} for b in message.buttons]
+        return [ApiCall("mailbox", json={"text": message.text, "buttons": buttons})]
+
+    async def send(self, session: aiohttp.ClientSession, call: ApiCall) -> SendResult:
+        raise ChannelError("the web chat has no API to send to: the gateway puts its replies in the mailbox "
+                           "(WebChat.mailbox is True), and the page reads them from /chat/api/messages")
+
+
+def _hashes(page: bytes, tag: str) -> str:
+    """CSP source list allowing exactly the inline <tag> elements of the page."""
+    found = re.findall(rb"<" + tag.encode() + rb">(.*?)</" + tag.encode() + rb">", page, re.DOTALL)
+    if not found:
+        return "'none'"
+    return " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(body).digest()).decode()}'" for body in found)
