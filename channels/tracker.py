@@ -27,12 +27,5 @@ class TrackerEvents:
         with self.engine.begin() as db:
             return int(db.execute(self.events.delete().where(self.events.c.timestamp < cutoff)).rowcount)
 
-    def count(self, sender_id: str) -> int:
-        if not self._exists():
-            return 0
-        with self.engine.connect() as db:
-            return int(db.execute(sa.select(sa.func.count()).select_from(self.events)
-                                  .where(self.events.c.sender_id == sender_id)).scalar_one())
-
     def close(self) -> None:
         self.engine.dispose()

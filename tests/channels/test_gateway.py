@@ -1,5 +1,6 @@
 """The gateway's own promises, with Telegram as the carrier: nothing lost through outages and
-restarts, order kept, Rasa failures retried, operations endpoints, configuration errors."""
+restarts, order kept, Rasa failures retried, operations endpoints. Its failure paths are in
+test_gateway_failures.py, hotline handoff and deletion in test_gateway_handoff.py."""
 
 from __future__ import annotations
 
@@ -9,12 +10,8 @@ import json
 import pytest
 
 from channels import gateway as gateway_module
-from channels.errors import ChannelError, ConfigError
-from channels.keys import Keys, Secret
-from channels.settings import Settings
-from channels.store import GatewayStore
-from tests.channels.conftest import SECRET, gateway_for, payload, serve, settle
-from tests.channels.test_telegram import PATH, env, sign
+from tests.channels.conftest import gateway_for, payload, serve, settle
+from tests.channels.platforms.test_telegram import PATH, env, sign
 
 TEXT = payload("telegram", "text.json")
 
@@ -106,66 +103,4 @@ async def test_healthz_and_metrics(started, fake_api, fake_rasa) -> None:
     assert 'gateway_rejected_total{channel="telegram",status="401"} 1.0' in text
     assert 'gateway_reply_seconds_count{channel="telegram"} 1.0' in text
 
-
-async def test_body_size_is_capped(started, fake_api, fake_rasa) -> None:
-    client = await started({**env(fake_api.url), "GATEWAY_MAX_BODY_BYTES": "1024"})
-    big = update(1, "x" * 2000)
-    response = await client.post(PATH, data=big, headers=sign(b"", "valid"))
-    assert response.status == 413
-    await settle(client)
-    assert fake_rasa.received == []
-
-
-async def test_unknown_channel_is_404(started, fake_api) -> None:
-    client = await started(env(fake_api.url))
-    assert (await client.post("/webhooks/whatsapp", data=b"{}")).status == 404
-
-
-def test_store_forget_and_purge(tmp_path) -> None:
-    store = GatewayStore(tmp_path / "g.sqlite3")
-    keys = Keys(Secret(SECRET))
-    conv = keys.pseudonym("telegram", "42")
-    row = store.accept("k1", conv, "telegram", keys.seal({"a": 1}), now=100.0, expires=200.0)
-    assert row is not None and store.accept("k1", conv, "telegram", b"", now=101.0, expires=201.0) is None
-    store.complete_inbox(row, [(conv, "telegram", b"call")], [(conv, '{"text": "hi"}')], now=100.0,
-                         options=(conv, ["/a"]))
-    store.remember(conv, "telegram", keys.seal({"user_id": "42"}), now=100.0)
-    other = keys.pseudonym("telegram", "43")
-    store.remember(other, "telegram", b"x", now=100.0)
-    assert store.forget(conv) == {"inbox": 1, "outbox": 1, "contacts": 1, "mailbox": 1, "options": 1}
-    assert store.contact(conv) is None and store.contact(other) is not None
-    assert store.accept("k1", conv, "telegram", b"", now=102.0, expires=202.0) is not None
-
-    # retention: the done dedupe record expires; contacts idle past the limit go, recent stay
-    (pending,) = store.due_inbox(1e9, (), 10)
-    store.complete_inbox(pending.id, [], [], now=102.0)
-    store.remember(keys.pseudonym("telegram", "44"), "telegram", b"y", now=10_000.0)
-    removed = store.purge(now=10_050.0, keep_seconds=1000.0)
-    assert removed == {"inbox": 1, "contacts": 1, "mailbox": 0, "parked": 0}
-    assert store.contact(keys.pseudonym("telegram", "44")) is not None
-
-
-def test_keys() -> None:
-    keys = Keys(Secret(SECRET))
-    assert keys.pseudonym("telegram", "42") == keys.pseudonym("telegram", "42")
-    assert keys.pseudonym("telegram", "42") != keys.pseudonym("viber", "42")
-    assert "42" not in keys.pseudonym("telegram", "42")[len("telegram-"):]
-    assert keys.pseudonym("telegram", "42") != Keys(Secret(SECRET + "x")).pseudonym("telegram", "42")
-    sealed = keys.seal({"user_id": "+447700900123"})
-    assert b"447700900123" not in sealed and keys.open(sealed) == {"user_id": "+447700900123"}
-    with pytest.raises(ChannelError, match="another GATEWAY_SECRET"):
-        Keys(Secret(SECRET + "x")).open(sealed)
-    assert repr(Secret("hunter2-hunter2-hunter2")) == "Secret('***')"
-    assert "hunter2" not in f"{Secret('hunter2-hunter2-hunter2')}"
-
-
-def test_settings_errors_say_what_to_set() -> None:
-    with pytest.raises(ConfigError, match="set GATEWAY_SECRET"):
-        Settings.from_env({})
-    with pytest.raises(ConfigError, match="at least 16"):
-        Settings.from_env({"GATEWAY_SECRET": "short"})
-    with pytest.raises(ConfigError, match="GATEWAY_PORT must be a whole number"):
-        Settings.from_env({"GATEWAY_SECRET": SECRET, "GATEWAY_PORT": "eighty"})
-    settings = Settings.from_env({"GATEWAY_SECRET": SECRET})
-    assert "test-gateway-secret" not in repr(settings)
 

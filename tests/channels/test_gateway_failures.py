@@ -21,8 +21,8 @@ from channels import retention, supervision
 from channels.gateway import PARK_AFTER, Gateway
 from channels.keys import Keys, Secret
 from tests.channels.conftest import assert_not_logged, gateway_of, settle
+from tests.channels.platforms.test_telegram import PATH, USER, env, sign
 from tests.channels.test_gateway import update
-from tests.channels.test_telegram import PATH, USER, env, sign
 
 OLD_SECRET = "the-secret-before-rotation-0123"
 WAITING_TEXT = "they locked me in the house"

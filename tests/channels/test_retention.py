@@ -17,6 +17,7 @@ from channels.retention import Retention
 from channels.store import GatewayStore
 from channels.supervision import LoopState
 from channels.tracker import TrackerEvents
+from tests.channels.test_tracker import EVENTS, count
 
 T = TypeVar("T")
 DAY = 86400.0
@@ -32,8 +33,7 @@ async def inline(fn: Callable[..., T], *args: Any) -> T:
 def stores(tmp_path: Path) -> Iterator[tuple[GatewayStore, CaseStore, TrackerEvents, Path]]:
     tracker_path = tmp_path / "tracker.sqlite3"
     with sqlite3.connect(tracker_path) as db:
-        db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, type_name TEXT, timestamp REAL,"
-                   " intent_name TEXT, action_name TEXT, data TEXT)")
+        db.execute(EVENTS)
     gateway, cases = GatewayStore(tmp_path / "g.sqlite3"), CaseStore(f"sqlite:///{tmp_path / 'c.sqlite3'}")
     tracker = TrackerEvents(f"sqlite:///{tracker_path}")
     yield gateway, cases, tracker, tracker_path
@@ -61,7 +61,7 @@ async def test_forget_reaches_every_store(stores, caplog) -> None:
                        "tracker_events": 1}
     assert gateway.contact("webchat-a") is None and gateway.contact("webchat-b") is not None
     assert [c.conversation for c in cases.queue()] == ["webchat-b"]
-    assert (tracker.count("webchat-a"), tracker.count("webchat-b")) == (0, 1)
+    assert (count(tracker_path, "webchat-a"), count(tracker_path, "webchat-b")) == (0, 1)
     (event,) = [json.loads(r.getMessage()) for r in caplog.records if "data_deleted" in r.getMessage()]
     assert event["conversation"] == "webchat-a" and event["cases"] == 1
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from channels.keys import Keys, Secret
 from channels.store import GatewayStore
+from tests.channels.conftest import SECRET
 
 # The schema of the inbox and outbox as the first release made them (before failures were counted).
 FIRST_SCHEMA = """
@@ -96,3 +98,27 @@ def test_retention_deletes_parked_rows_after_the_period(tmp_path: Path) -> None:
     removed = store.purge(now=5050.0, keep_seconds=1000.0)
     assert removed["parked"] == 2
     assert [row.id for row in store.parked()] == [new]
+
+
+def test_store_forget_and_purge(tmp_path) -> None:
+    store = GatewayStore(tmp_path / "g.sqlite3")
+    keys = Keys(Secret(SECRET))
+    conv = keys.pseudonym("telegram", "42")
+    row = store.accept("k1", conv, "telegram", keys.seal({"a": 1}), now=100.0, expires=200.0)
+    assert row is not None and store.accept("k1", conv, "telegram", b"", now=101.0, expires=201.0) is None
+    store.complete_inbox(row, [(conv, "telegram", b"call")], [(conv, '{"text": "hi"}')], now=100.0,
+                         options=(conv, ["/a"]))
+    store.remember(conv, "telegram", keys.seal({"user_id": "42"}), now=100.0)
+    other = keys.pseudonym("telegram", "43")
+    store.remember(other, "telegram", b"x", now=100.0)
+    assert store.forget(conv) == {"inbox": 1, "outbox": 1, "contacts": 1, "mailbox": 1, "options": 1}
+    assert store.contact(conv) is None and store.contact(other) is not None
+    assert store.accept("k1", conv, "telegram", b"", now=102.0, expires=202.0) is not None
+
+    # retention: the done dedupe record expires; contacts idle past the limit go, recent stay
+    (pending,) = store.due_inbox(1e9, (), 10)
+    store.complete_inbox(pending.id, [], [], now=102.0)
+    store.remember(keys.pseudonym("telegram", "44"), "telegram", b"y", now=10_000.0)
+    removed = store.purge(now=10_050.0, keep_seconds=1000.0)
+    assert removed == {"inbox": 1, "contacts": 1, "mailbox": 0, "parked": 0}
+    assert store.contact(keys.pseudonym("telegram", "44")) is not None

@@ -16,14 +16,13 @@ from aiohttp.test_utils import TestClient
 
 from channels import cases
 from channels import gateway as gateway_module
-from channels.cases import CaseStore, OperatorSession
-from channels.console.operators import add_operator
-from channels.console.pages import age, when
+from channels.cases import OperatorSession
+from channels.console.pages import when
 from channels.console.routes import COOKIE, CSP, HEADERS
 from channels.gateway import PARK_AFTER
 from channels.platforms.telegram import SECRET_HEADER
 from tests.channels.conftest import assert_not_logged, gateway_for, gateway_of, payload, serve, settle
-from tests.channels.test_telegram import SECRET_TOKEN, TOKEN, USER, env
+from tests.channels.platforms.test_telegram import SECRET_TOKEN, TOKEN, USER, env
 
 OPERATOR, PASSWORD = "amal", "correct horse battery 7"
 OTHER, OTHER_PASSWORD = "bashir", "another long password 9"
@@ -423,58 +422,6 @@ async def test_bot_is_silent_while_claimed_and_answers_again_after_close(started
 
 
 # the command line
-
-
-async def test_add_operator_command_from_the_environment(tmp_path, capsys) -> None:
-    url = f"sqlite:///{tmp_path / 'cases.sqlite3'}"
-    env = {"CASES_DB_URL": url, "OPERATOR_PASSWORD": PASSWORD, "GATEWAY_PUBLIC_URL": "https://hotline.example/"}
-
-    def never(prompt: str) -> str:
-        raise AssertionError("must not ask")
-
-    assert add_operator("carol", env, never) == 0
-    out = capsys.readouterr()
-    assert "'carol' added; they sign in at https://hotline.example/console" in out.out
-    assert PASSWORD not in out.out + out.err
-    assert add_operator("carol", env, never) == 2
-    assert "exists already" in capsys.readouterr().err
-    store = CaseStore(url)
-    try:
-        assert store.sign_in("carol", PASSWORD) is not None
-    finally:
-        store.close()
-
-
-async def test_add_operator_command_asks_twice(tmp_path, capsys) -> None:
-    url = f"sqlite:///{tmp_path / 'cases.sqlite3'}"
-    env = {"CASES_DB_URL": url}
-    answers = iter([PASSWORD, WRONG_PASSWORD, "short", "short", PASSWORD, PASSWORD])
-    prompts: list[str] = []
-
-    def ask(prompt: str) -> str:
-        prompts.append(prompt)
-        return next(answers)
-
-    assert add_operator("dana", env, ask) == 2
-    assert "differ" in capsys.readouterr().err
-    assert add_operator("dana", env, ask) == 2
-    assert "at least 12 characters" in capsys.readouterr().err
-    assert add_operator("dana", env, ask) == 0
-    assert "they sign in at http://127.0.0.1:8080/console" in capsys.readouterr().out
-    assert len(prompts) == 6
-    store = CaseStore(url)
-    try:
-        assert store.sign_in("dana", WRONG_PASSWORD) is None
-        assert store.sign_in("dana", PASSWORD) is not None
-    finally:
-        store.close()
-
-
-@pytest.mark.parametrize(("seconds", "shown"), [(-5, "under a minute"), (59, "under a minute"), (60, "1 min"),
-                                                (3599, "59 min"), (3600, "1 h"), (5400, "1 h 30 min"),
-                                                (86400, "1 d"), (90000, "1 d 1 h")])
-def test_age_reads_like_a_person_would_say_it(seconds: float, shown: str) -> None:
-    assert age(seconds) == shown
 
 
 # what the gateway could not process

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from channels.base import WebhookRequest
-from channels.errors import Rejected
+from channels.errors import ConfigError, Rejected
 from channels.keys import Secret
 from channels.models import Button, Outbound
 from channels.platforms.meta import SIGNATURE_HEADER
@@ -339,3 +339,23 @@ async def test_fuzz(started, fake_api, fake_rasa, seed) -> None:
     await fuzz(client, PATH, sign, fake_rasa, seed)
     await settle(client)
     assert fake_api.requests == []
+
+
+def test_an_urdu_answer_is_cut_at_its_full_stop() -> None:
+    sentence = "آپ کو اپنا پاسپورٹ اپنے پاس رکھنے کا حق ہے۔"  # ends with the Urdu full stop
+    text = " ".join([sentence] * 40)
+    assert len(text) > MAX_BUTTON_BODY
+    calls = channel().render(outbound(text, (Button("ہاں", "/affirm"), Button("نہیں", "/deny"))))
+    head, body = calls[0].json["text"]["body"], calls[-1].json["interactive"]["body"]["text"]
+    assert len(body) <= MAX_BUTTON_BODY
+    assert head.endswith("۔") and body.startswith(sentence), "cut between two sentences, not inside one"
+    assert f"{head} {body}" == text
+
+
+def test_settings_come_from_its_own_variables() -> None:
+    assert WhatsAppSettings.from_env({"TELEGRAM_BOT_TOKEN": "x"}) is None
+    with pytest.raises(ConfigError, match="set WHATSAPP_VERIFY_TOKEN, WHATSAPP_ACCESS_TOKEN"):
+        WhatsAppSettings.from_env({"WHATSAPP_APP_SECRET": APP_SECRET})
+    settings = WhatsAppSettings.from_env({k: v for k, v in env("x").items() if k != "WHATSAPP_API_BASE"})
+    assert settings is not None and settings.api_base == "https://graph.facebook.com/v19.0"
+    assert ACCESS_TOKEN not in repr(settings) and APP_SECRET not in repr(settings)

@@ -3,17 +3,12 @@ the bot stays silent while an operator holds it, and ``forget`` removes the pers
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
-from collections.abc import Iterator
 
-import pytest
-
-from channels.cases import CaseError, CaseStore, metadata
 from tests.channels.conftest import gateway_of, settle
+from tests.channels.platforms.test_telegram import PATH, env, sign
 from tests.channels.test_gateway import update
-from tests.channels.test_telegram import PATH, env, sign
 
 
 def handoff_reply(body: dict) -> list[dict]:
@@ -111,79 +106,3 @@ async def settle_inbox(gateway) -> None:
         await asyncio.sleep(0.02)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def case_store(request: pytest.FixtureRequest, tmp_path) -> Iterator[CaseStore]:
-    """The same case code on SQLite (default) and on PostgreSQL (production), when one is given:
-    CASES_TEST_POSTGRES_URL=postgresql://user:password@127.0.0.1/db (.ci/run starts one)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'c.sqlite3'}"
-    else:
-        url = os.environ.get("CASES_TEST_POSTGRES_URL", "")
-        if not url:
-            pytest.skip("no PostgreSQL here: set CASES_TEST_POSTGRES_URL to run the case store on it")
-    store = CaseStore(url)
-    yield store
-    metadata.drop_all(store.engine)
-    store.close()
-
-
-def test_retention_deletes_old_closed_cases_and_keeps_recent(case_store: CaseStore) -> None:
-    store = case_store
-    store.add_operator("amal", "correct horse battery")
-    _, session = store.sign_in("amal", "correct horse battery")
-    old = store.open_case("telegram-a", "telegram", "en", "detention", 7, "detention", [], "s", [("person", "x", 1.0)])
-    new = store.open_case("telegram-b", "telegram", "en", "medical", 9, "health", [], "s", [("person", "y", 1.0)])
-    store.close_case(old, session)
-    store.close_case(new, session)
-    removed = store.purge(cutoff=time.time() + 1)  # everything closed before now+1 s is "old"
-    assert removed == {"cases": 2}
-    still_open = store.open_case("telegram-c", "telegram", "en", "medical", 9, "health", [], "s", [])
-    assert store.purge(cutoff=time.time() + 1) == {"cases": 0}
-    assert store.get(still_open).status == "open"
-    store.close_case(still_open, session)
-    assert store.purge(cutoff=time.time() - 3600) == {"cases": 0}, "closed an hour ago or less: kept"
-
-
-def test_cases_queue_and_rules(case_store: CaseStore) -> None:
-    store = case_store
-    store.add_operator("amal", "correct horse battery")
-    store.add_operator("ben", "another long password")
-    _, amal = store.sign_in("amal", "correct horse battery")
-    _, ben = store.sign_in("ben", "another long password")
-    assert store.sign_in("amal", "wrong password!!") is None and store.sign_in("nobody", "x" * 12) is None
-    docs = store.open_case("c1", "telegram", "en", "documents", 6, "", [], "", [], now=100.0)
-    medical = store.open_case("c2", "telegram", "es", "medical", 9, "", [], "", [], now=200.0)
-    request = store.open_case("c3", "telegram", "fr", "", 1, "", [], "", [], now=50.0)
-    assert [c.id for c in store.queue()] == [medical, docs, request]
-    assert store.open_case("c1", "telegram", "en", "violence", 8, "", [], "", [], now=300.0) == docs
-    assert store.get(docs).category == "violence", "a second alert raises the urgency of the open case"
-    store.claim(medical, amal)
-    for action in (lambda: store.claim(medical, ben), lambda: store.record_reply(medical, ben, "hi"),
-                   lambda: store.record_reply(docs, amal, "not claimed")):
-        try:
-            action()
-        except CaseError:
-            continue
-        raise AssertionError("should have been refused")
-    actions = [row["action"] for row in store.audit_log()]
-    assert actions.count("sign_in") == 2 and "claim" in actions
-    with store.engine.connect() as db:
-        password_hash = db.exec_driver_sql("SELECT password_hash FROM operators").fetchall()
-    assert all(h[0].startswith("scrypt$") and "correct" not in h[0] for h in password_hash)
-
-
-
-def test_tracker_retention_and_forget(tmp_path) -> None:
-    from channels.tracker import TrackerEvents
-
-    path = tmp_path / "tracker.sqlite3"
-    events = TrackerEvents(f"sqlite:///{path}")
-    assert events.forget("anyone") == 0 and events.purge(time.time()) == 0, "no table yet: nothing to do"
-    with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, type_name TEXT, timestamp REAL,"
-                   " intent_name TEXT, action_name TEXT, data TEXT)")
-        db.executemany("INSERT INTO events (sender_id, timestamp) VALUES (?, ?)",
-                       [("a", 100.0), ("a", 5000.0), ("b", 200.0), ("b", 6000.0)])
-    assert events.purge(cutoff=1000.0) == 2
-    assert (events.count("a"), events.count("b")) == (1, 1)
-    assert events.forget("a") == 1 and events.count("a") == 0 and events.count("b") == 1

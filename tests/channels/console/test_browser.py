@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from channels import cases
 from tests.channels.conftest import gateway_of, settle
-from tests.channels.test_console import (
+from tests.channels.console.test_routes import (
     NOTE,
     OPERATOR,
     PASSWORD,
@@ -23,7 +23,7 @@ from tests.channels.test_console import (
     person_writes,
     start_console,
 )
-from tests.channels.test_telegram import TOKEN, USER
+from tests.channels.platforms.test_telegram import TOKEN, USER
 
 pytestmark = pytest.mark.slow
 

@@ -251,3 +251,10 @@ async def test_fuzz(started, viber_api, fake_rasa, seed) -> None:
     await fuzz(client, PATH, sign, fake_rasa, seed)
     await settle(client)
     assert viber_api.requests == []
+
+
+def test_settings_come_from_its_own_variables() -> None:
+    assert ViberSettings.from_env({"VIBER_BOT_NAME": "only a name"}) is None, "no token, no Viber"
+    settings = ViberSettings.from_env({"VIBER_AUTH_TOKEN": TOKEN, "VIBER_BOT_NAME": "Hotline"})
+    assert settings is not None and (settings.bot_name, settings.api_base) == ("Hotline", "https://chatapi.viber.com/pa")
+    assert TOKEN not in repr(settings)

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from channels.base import WebhookRequest
+from channels.errors import ConfigError
 from channels.keys import Secret
 from channels.models import Button, Outbound
 from channels.platforms.messenger import (
@@ -245,3 +246,12 @@ async def test_fuzz(started, send_api, fake_rasa, seed) -> None:
     await fuzz(client, PATH, sign, fake_rasa, seed)
     await settle(client)
     assert send_api.requests == []
+
+
+def test_settings_come_from_its_own_variables() -> None:
+    assert MessengerSettings.from_env({"WHATSAPP_APP_SECRET": "x"}) is None, "another platform's variables"
+    with pytest.raises(ConfigError, match="set MESSENGER_PAGE_TOKEN"):
+        MessengerSettings.from_env({"MESSENGER_APP_SECRET": APP_SECRET, "MESSENGER_VERIFY_TOKEN": VERIFY_TOKEN})
+    settings = MessengerSettings.from_env(env("https://graph.example/v1/"))
+    assert settings is not None and settings.api_base == "https://graph.example/v1"
+    assert PAGE_TOKEN not in repr(settings)

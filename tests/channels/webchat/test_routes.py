@@ -13,12 +13,7 @@ from typing import Any
 import pytest
 
 from channels import gateway as gateway_module
-from channels.errors import ChannelError
-from channels.models import ApiCall, Button, Outbound
-from channels.origin import same_origin
-from channels.registry import build_channels
-from channels.settings import Settings
-from channels.webchat.channel import MAX_BODY, MAX_TEXT, WebChat
+from channels.webchat.channel import MAX_BODY, MAX_TEXT
 from tests.channels.conftest import Case, assert_not_logged, fuzz, gateway_of, run_cases, settle
 
 ENV = {"WEBCHAT_ENABLED": "true"}
@@ -205,43 +200,6 @@ async def test_logs_carry_no_text_or_session(started, fake_rasa, caplog) -> None
     await client.get(API, params={"session": SESSION, "after": "0"})
     await settle(client)
     assert_not_logged(caplog, "passport in Doha", SESSION, "bad!session")
-
-
-def test_render_puts_text_and_buttons_in_the_mailbox() -> None:
-    calls = WebChat().render(Outbound("webchat", SESSION, "Article 21 protects your passport.",
-                                      (Button("Yes", '/feedback{"helpful":"yes"}'), Button("No", "/deny"))))
-    assert calls == [ApiCall("mailbox", json={
-        "text": "Article 21 protects your passport.",
-        "buttons": [{"title": "Yes", "payload": '/feedback{"helpful":"yes"}'}, {"title": "No", "payload": "/deny"}]})]
-    long = "Convention, art. 21. " * 500
-    (call,) = WebChat().render(Outbound("webchat", SESSION, long))
-    assert call.json == {"text": long, "buttons": []}, "a browser needs no split"
-
-
-async def test_send_is_never_used() -> None:
-    with pytest.raises(ChannelError, match="mailbox"):
-        await WebChat().send(None, ApiCall("mailbox", json={"text": "x"}))  # type: ignore[arg-type]
-
-
-def test_the_web_chat_follows_webchat_enabled() -> None:
-    on = Settings.from_env({"GATEWAY_SECRET": "s" * 20, "WEBCHAT_ENABLED": "true"})
-    off = Settings.from_env({"GATEWAY_SECRET": "s" * 20, "WEBCHAT_ENABLED": "false"})
-    assert isinstance(build_channels(on, {})["webchat"], WebChat) and WebChat.mailbox
-    assert build_channels(off, {}) == {}
-
-
-@pytest.mark.parametrize("origin,host,public,allowed", [
-    ("http://127.0.0.1:8080", "127.0.0.1:8080", "", True),
-    ("https://chat.example.org", "chat.example.org", "", True),
-    ("https://chat.example.org", "chat.example.org:443", "", True),
-    ("https://chat.example.org", "127.0.0.1:8080", "https://chat.example.org", True),  # behind a proxy
-    ("http://127.0.0.1:8081", "127.0.0.1:8080", "", False),
-    ("https://chat.example.org.evil.example", "chat.example.org", "", False),
-    ("null", "127.0.0.1:8080", "", False),
-    ("file://", "127.0.0.1:8080", "", False),
-])
-def test_same_origin(origin: str, host: str, public: str, allowed: bool) -> None:
-    assert same_origin(origin, host, public) is allowed
 
 
 async def test_webchat_off_has_no_routes(started, fake_rasa) -> None:
