@@ -37,11 +37,12 @@ def quick_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 async def browser() -> Any:
-    if not CHROMIUM.exists() and shutil.which("chromium") is None:
+    found = str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium")
+    if found is None:
         pytest.skip(f"needs Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
     async_api = pytest.importorskip("playwright.async_api", reason="needs Playwright (pip install playwright)")
     async with async_api.async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        chromium = await playwright.chromium.launch(executable_path=found, headless=True)
         try:
             yield chromium
         finally:
