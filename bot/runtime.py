@@ -233,7 +233,10 @@ def _check_tracker_store(endpoints: str) -> None:
                              f"{module} defines no class {name!r}")
 
 
-def _wait_http(url: str, timeout: float, proc: subprocess.Popen) -> None:
+def _wait_http(url: str, timeout: float, proc: subprocess.Popen, health: bool = False) -> None:
+    """Wait until ``url`` answers. With ``health``, any answer means the server is up: an
+    unhealthy /healthz (503, e.g. replies queued by an earlier run for a platform that cannot be
+    reached from here) is said once instead of failing the start."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -242,6 +245,11 @@ def _wait_http(url: str, timeout: float, proc: subprocess.Popen) -> None:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
                 if response.status < 500:
                     return
+        except urllib.error.HTTPError as exc:
+            if health:
+                progress(f"{url} says the service is unhealthy: {exc.read().decode('utf-8', 'replace')[:300]}")
+                return
+            time.sleep(0.3)
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.3)
     raise RuntimeProblem(f"{url} did not answer within {timeout:.0f}s")
@@ -305,7 +313,7 @@ def servers(ports: Ports | None = None, model: Path | None = None, quiet: bool =
         _wait_http(f"http://{HOST}:{ports.actions}/health", timeout, actions)
         _wait_http(f"http://{HOST}:{ports.rasa}/", timeout, rasa)
         if gateway:
-            _wait_http(f"http://{HOST}:{ports.gateway}/healthz", timeout, procs[-1])
+            _wait_http(f"http://{HOST}:{ports.gateway}/healthz", timeout, procs[-1], health=True)
         yield Running(ports, [p.pid for p in procs])
     finally:
         for proc in procs:

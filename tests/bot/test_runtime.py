@@ -63,3 +63,31 @@ def test_checking_the_tracker_store_does_not_load_rasa() -> None:
             "(runtime.BOT_DIR / 'endpoints.yml').read_text()); print('rasa' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_an_unhealthy_gateway_counts_as_started_and_is_said(capsys: pytest.CaptureFixture[str]) -> None:
+    import http.server
+    import subprocess
+    import threading
+
+    class Unhealthy(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(503)
+            self.end_headers()
+            self.wfile.write(b'{"status": "unhealthy", "problems": ["outbox stuck"]}')
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Unhealthy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/healthz"
+    alive = subprocess.Popen(["sleep", "30"])
+    try:
+        runtime._wait_http(url, 5, alive, health=True)
+        assert "outbox stuck" in capsys.readouterr().err
+        with pytest.raises(runtime.RuntimeProblem, match="did not answer"):
+            runtime._wait_http(url, 1, alive)
+    finally:
+        alive.kill()
+        server.shutdown()
