@@ -2,9 +2,8 @@
 
 An NGO editing YAML should be able to fix everything in one pass, so a loader does not stop at the
 first mistake: it appends each problem (with its file and entry) to a list, goes on checking, and
-calls ``raise_problems`` at the end. The safety guide, the hotline directory, the urgency rules and
-the phrases use this; the corpus loader (``knowledge/corpus/model.py``) keeps its own copy of the
-same two steps for now and can switch to these.
+calls ``raise_problems`` at the end. The corpus, the safety guide, the hotline directory, the
+urgency rules and the phrases use this.
 """
 
 from __future__ import annotations

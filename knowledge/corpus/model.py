@@ -16,10 +16,8 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
-import yaml
-
+from knowledge.content_check import raise_problems, read_yaml
 from knowledge.errors import CorpusError
 from knowledge.settings import corpus_dir
 from knowledge.vocab import COMPLETE_LANGUAGES, ICRMW_ARTICLES, KNOWN_LANGUAGES, document_id
@@ -76,10 +74,7 @@ class Corpus:
         metas = _load_metas(root / "meta", problems)
         entries = _load_entries(root, metas, problems)
         _check_complete(metas, entries, problems)
-        if problems:
-            shown = "\n  - ".join(problems[:50])
-            more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
-            raise CorpusError(f"the corpus in {root} has {len(problems)} problem(s):\n  - {shown}{more}")
+        raise_problems(f"the corpus in {root}", problems, CorpusError)
         return cls(metas, entries)
 
     def languages(self) -> list[str]:
@@ -112,14 +107,6 @@ class Corpus:
         return hashlib.sha256(blob).hexdigest()
 
 
-def _read_yaml(path: Path, problems: list[str]) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        problems.append(f"{path}: not valid YAML: {exc}")
-        return None
-
-
 def _yaml_files(folder: Path) -> list[Path]:
     return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
 
@@ -127,7 +114,7 @@ def _yaml_files(folder: Path) -> list[Path]:
 def _load_metas(folder: Path, problems: list[str]) -> dict[str, DocumentMeta]:
     metas: dict[str, DocumentMeta] = {}
     for path in _yaml_files(folder):
-        data = _read_yaml(path, problems)
+        data = read_yaml(path, problems)
         if data is None:
             continue
         docs = data.get("documents") if isinstance(data, dict) else None
@@ -188,7 +175,7 @@ def _load_entries(
 def _entries_in_file(
     path: Path, folder_lang: str, metas: dict[str, DocumentMeta], problems: list[str]
 ) -> Iterable[Entry]:
-    data = _read_yaml(path, problems)
+    data = read_yaml(path, problems)
     if data is None:
         return
     if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
