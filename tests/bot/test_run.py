@@ -38,22 +38,26 @@ def _alive(pid: int) -> bool:
     return status.exists() and "State:\tZ" not in status.read_text()
 
 
-def _read_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> list[str]:
+def _read_until(proc: subprocess.Popen[bytes], marker: str, timeout: float) -> list[str]:
+    """stderr lines up to the one holding ``marker``; read from the raw pipe, because a buffered
+    reader can take several lines at once and leave select() nothing more to report."""
     assert proc.stderr is not None
-    lines: list[str] = []
+    fd = proc.stderr.fileno()
     selector = selectors.DefaultSelector()
-    selector.register(proc.stderr, selectors.EVENT_READ)
+    selector.register(fd, selectors.EVENT_READ)
+    data = b""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        lines = data.decode("utf-8", "replace").splitlines()
+        if any(marker in line for line in lines):
+            return lines
         if not selector.select(timeout=1):
             continue
-        line = proc.stderr.readline()
-        if not line:
+        chunk = os.read(fd, 65536)
+        if not chunk:
             break
-        lines.append(line.rstrip("\n"))
-        if marker in line:
-            return lines
-    raise AssertionError(f"no {marker!r} within {timeout:.0f}s; got:\n" + "\n".join(lines))
+        data += chunk
+    raise AssertionError(f"no {marker!r} within {timeout:.0f}s; got:\n" + data.decode("utf-8", "replace"))
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
@@ -65,7 +69,8 @@ def test_run_is_quiet_and_stopping_it_stops_every_server(
            "RIGHTS_VAR_DIR": str(tmp_path), **{k: str(v) for k, v in ports.items()}}
     env.pop("GATEWAY_SECRET", None)
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--no-chat"], cwd=REPO, env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    servers: list[int] = []
     try:
         lines = _read_until(proc, "Ctrl-C stops every server", timeout=300)
         servers = _children(proc.pid)
@@ -83,6 +88,14 @@ def test_run_is_quiet_and_stopping_it_stops_every_server(
         while any(_alive(pid) for pid in servers) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not [pid for pid in servers if _alive(pid)], "servers left running after the stop"
-    finally:
+    finally:  # whatever failed above, leave no server behind for the rest of the session
+        servers += [pid for pid in _children(proc.pid) if pid not in servers] if proc.poll() is None else []
         if proc.poll() is None:
-            proc.kill()
+            proc.terminate()
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for pid in servers:
+            if _alive(pid):
+                os.killpg(pid, signal.SIGKILL)
