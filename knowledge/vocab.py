@@ -30,6 +30,14 @@ def answer_language(lang: str | None) -> str:
     return lang if lang in COMPLETE_LANGUAGES else FALLBACK_LANGUAGE
 
 
+# --- writing -----------------------------------------------------------------------------------
+
+# Where a sentence ends, in the scripts of the supported languages: . ! ? and the Devanagari
+# danda, the ideographic full stop, the Arabic question mark and the Urdu full stop (channels/text.py
+# splits long replies on the same set; the gateway keeps its own copy, as it imports nothing here).
+SENTENCE_END = re.compile(r"(?<=[.!?।。؟۔])\s+")
+
+
 # --- urgency -----------------------------------------------------------------------------------
 
 # The situations triage can name, most severe first within each rank.

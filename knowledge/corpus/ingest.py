@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import ClassVar
 
 from knowledge.errors import IngestionError
+from knowledge.vocab import SENTENCE_END
 
 FORMATS = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown",
            ".html": "html", ".htm": "html", ".pdf": "pdf"}  # fmt: skip
 DEFAULT_MAX_CHARS = 900
-_SENTENCE_END = re.compile(r"(?<=[.!?。؟])\s+")
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def _split_long(block: _Block, max_chars: int) -> Iterator[_Block]:
     if len(block.text) <= max_chars:
         yield block
         return
-    sentences = _SENTENCE_END.split(block.text)
+    sentences = SENTENCE_END.split(block.text)
     current: list[str] = []
     offset = block.start
     for sentence in sentences:

@@ -26,3 +26,11 @@ def test_document_id(citation: str, document: str) -> None:
 
 def test_background_documents() -> None:
     assert vocab.is_background("sdg:10.7") and not vocab.is_background("cmw-gc5:children")
+
+
+@pytest.mark.parametrize(("text", "parts"), [
+    ("One. Two! Three? Four", 4), ("واحد؟ اثنان. ثلاثة", 3), ("एक। दो", 2), ("ایک۔ دو", 2), ("一。 二", 2),
+    ("a decimal 3.5 is not an end", 1),
+])
+def test_sentences_end_in_every_supported_script(text: str, parts: int) -> None:
+    assert len(vocab.SENTENCE_END.split(text)) == parts
