@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -64,18 +65,46 @@ def stop_on_sigterm() -> None:
         signal.signal(sig, _stop)
 
 
+PROGRESS_EVERY = 15.0  # seconds between progress lines of a long set-up step
+_PERCENT = re.compile(r"([^\r\n|]*?):?\s*(\d{1,3})%\|")
+
+
+def last_progress(log_text: str) -> str | None:
+    """The latest progress bar in a step's log as a short line ("embedding passages 45%"), or
+    None when the step has not drawn one (tqdm redraws its bar with carriage returns)."""
+    found = _PERCENT.findall(log_text[-4000:])
+    if not found:
+        return None
+    what, percent = found[-1]
+    return f"{what.strip() or 'working'} {int(percent)}%"
+
+
 def run_logged(cmd: list[str], log: Path, verbose: bool = False) -> None:
-    """Run a set-up step; its output goes to ``log`` (or the terminal if ``verbose``), and only a
-    failure is shown, with the end of the log."""
+    """Run a set-up step; its output goes to ``log`` (or the terminal if ``verbose``). While it
+    runs, its progress bar is summed up in a line every ``PROGRESS_EVERY`` seconds; a failure is
+    shown with the end of the log."""
     if verbose:
         result = subprocess.run(cmd, cwd=REPO_DIR, env=_env(), check=False)  # noqa: S603
+        returncode = result.returncode
     else:
         with log.open("w", encoding="utf-8") as out:
-            result = subprocess.run(cmd, cwd=REPO_DIR, env=_env(), stdout=out, stderr=subprocess.STDOUT,  # noqa: S603
-                                    check=False)
-    if result.returncode != 0:
+            proc = subprocess.Popen(cmd, cwd=REPO_DIR, env=_env(), stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+            try:
+                while True:
+                    try:
+                        returncode = proc.wait(timeout=PROGRESS_EVERY)
+                        break
+                    except subprocess.TimeoutExpired:
+                        line = last_progress(log.read_text("utf-8", "replace"))
+                        if line:
+                            progress(f"  {line}")
+            finally:
+                if proc.poll() is None:  # interrupted (Ctrl-C, SIGTERM): stop the step too
+                    proc.terminate()
+                    proc.wait()
+    if returncode != 0:
         tail = "" if verbose else "\n" + "\n".join(log.read_text("utf-8", "replace").splitlines()[-15:])
-        raise RuntimeProblem(f"{' '.join(cmd[2:4])} failed (exit {result.returncode}); "
+        raise RuntimeProblem(f"{' '.join(cmd[2:4])} failed (exit {returncode}); "
                              f"{'see above' if verbose else f'the end of {log}:'}{tail}")
 
 

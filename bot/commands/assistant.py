@@ -42,7 +42,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     logs = runtime.log_dir()
     say = runtime.progress
     say("preparing the knowledge base (first time: about two minutes)")
-    prepare = [sys.executable, "-m", "bot.cli", "prepare", "--embedder", args.embedder, "--quiet"]
+    # its progress bar goes to the log, and run_logged sums it up on the terminal
+    prepare = [sys.executable, "-m", "bot.cli", "prepare", "--embedder", args.embedder]
     if args.index_dir:
         prepare += ["--index-dir", args.index_dir]
     started = time.monotonic()

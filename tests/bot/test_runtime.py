@@ -91,3 +91,19 @@ def test_an_unhealthy_gateway_counts_as_started_and_is_said(capsys: pytest.Captu
     finally:
         alive.kill()
         server.shutdown()
+
+
+def test_a_long_set_up_step_is_summed_up_from_its_progress_bar() -> None:
+    log = ("loading\nembedding passages:   0%|          | 0/3415 [00:00<?, ?passage/s]"
+           "\rembedding passages:  45%|████▌     | 1536/3415 [01:19<00:50, 37.39passage/s]")
+    assert runtime.last_progress(log) == "embedding passages 45%"
+    assert runtime.last_progress("training the urgency model\n") is None
+
+
+def test_run_logged_says_how_a_failed_step_ended(tmp_path: Path) -> None:
+    import sys
+
+    log = tmp_path / "step.log"
+    with pytest.raises(runtime.RuntimeProblem, match="exit 3") as failed:
+        runtime.run_logged([sys.executable, "-c", "print('index folder is read-only'); raise SystemExit(3)"], log)
+    assert "index folder is read-only" in str(failed.value)
