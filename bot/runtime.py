@@ -89,6 +89,7 @@ def run_logged(cmd: list[str], log: Path, verbose: bool = False) -> None:
     else:
         with log.open("w", encoding="utf-8") as out:
             proc = subprocess.Popen(cmd, cwd=REPO_DIR, env=_env(), stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+            said = None
             try:
                 while True:
                     try:
@@ -96,8 +97,9 @@ def run_logged(cmd: list[str], log: Path, verbose: bool = False) -> None:
                         break
                     except subprocess.TimeoutExpired:
                         line = last_progress(log.read_text("utf-8", "replace"))
-                        if line:
+                        if line and line != said:  # a finished bar is said once, not every 15 s
                             progress(f"  {line}")
+                            said = line
             finally:
                 if proc.poll() is None:  # interrupted (Ctrl-C, SIGTERM): stop the step too
                     proc.terminate()
