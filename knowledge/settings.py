@@ -65,11 +65,6 @@ def _positive(env: Mapping[str, str], key: str) -> int | None:
     return int(value)
 
 
-def index_dir() -> Path:
-    """The index folder the environment names (``RIGHTS_INDEX_DIR``, default ``var/index``)."""
-    return Settings.from_env().index_dir
-
-
 def corpus_dir() -> Path:
     """The corpus root the environment names (``RIGHTS_CORPUS_DIR``, default the bundled one)."""
     return Settings.from_env().corpus_dir

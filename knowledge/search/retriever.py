@@ -112,11 +112,6 @@ class Retriever:
         self._scope = ScopeModel.load(self.folder)
         self._groups()
 
-    def reload(self) -> None:
-        """Forget the loaded index (after a rebuild of the folder); the next use loads it again."""
-        self._index = None
-        self._scope = None
-
     @property
     def index(self) -> Index:
         self.warm_up()
