@@ -46,6 +46,27 @@ class Settings:
     # Rasa's tracker store, so that "delete my data" and retention reach it ("" = not reachable)
     tracker_db_url: str = ""
     webchat: bool = True
+    # Abuse limits (issue 12). The web chat needs no credential: token buckets per client IP and
+    # per session (a burst, then so many messages a second), and caps on what may wait unanswered.
+    webchat_ip_rate: float = 0.5
+    webchat_ip_burst: int = 20
+    webchat_session_rate: float = 0.2
+    webchat_session_burst: int = 6
+    webchat_max_pending: int = 100  # web chat messages waiting for Rasa, all sessions together
+    webchat_session_pending: int = 3  # ... and from one session
+    # Trust the last X-Forwarded-For hop as the client's IP (only behind a proxy that sets it).
+    trust_proxy: bool = False
+    # Sign-in: failures per account (and per IP) before a lockout that doubles each time.
+    signin_free_failures: int = 5
+    signin_lockout_seconds: float = 30.0
+    # /metrics answers only with "Authorization: Bearer <token>"; unset: /metrics is off (404).
+    metrics_token: Secret | None = None
+    # The console's cookie carries Secure unless this is false (plain-http local runs).
+    secure_cookies: bool = True
+    # How long a worker holds a claimed message or reply before another process may take it
+    # (renewed while the worker is alive), and how long SIGTERM waits for work in flight.
+    lease_seconds: float = 15.0
+    shutdown_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -71,6 +92,19 @@ class Settings:
             cases_db_url=cases_db_url(env),
             tracker_db_url=env.get("TRACKER_DB_URL", ""),
             webchat=_bool(env, "WEBCHAT_ENABLED", True),
+            webchat_ip_rate=_float(env, "WEBCHAT_IP_RATE", 0.5),
+            webchat_ip_burst=_int(env, "WEBCHAT_IP_BURST", 20),
+            webchat_session_rate=_float(env, "WEBCHAT_SESSION_RATE", 0.2),
+            webchat_session_burst=_int(env, "WEBCHAT_SESSION_BURST", 6),
+            webchat_max_pending=_int(env, "WEBCHAT_MAX_PENDING", 100),
+            webchat_session_pending=_int(env, "WEBCHAT_SESSION_PENDING", 3),
+            trust_proxy=_bool(env, "GATEWAY_TRUST_PROXY", False),
+            signin_free_failures=_int(env, "CONSOLE_SIGNIN_FREE_FAILURES", 5),
+            signin_lockout_seconds=_float(env, "CONSOLE_SIGNIN_LOCKOUT_SECONDS", 30.0),
+            metrics_token=Secret(env["GATEWAY_METRICS_TOKEN"]) if env.get("GATEWAY_METRICS_TOKEN") else None,
+            secure_cookies=_bool(env, "CONSOLE_SECURE_COOKIES", True),
+            lease_seconds=_float(env, "GATEWAY_LEASE_SECONDS", 15.0),
+            shutdown_seconds=_float(env, "GATEWAY_SHUTDOWN_SECONDS", 10.0),
         )
 
 
