@@ -233,6 +233,14 @@ class GatewayStore:
         so that the conversation's later messages go ahead. True when it was set aside."""
         return self._fail("inbox", row_id, reason, now, next_attempt, park_after)
 
+    def pending(self, channel: str, conversation: str | None = None) -> int:
+        """Messages of a channel (of one conversation) still waiting for an answer: the web chat's cap."""
+        if conversation is None:
+            return int(self._query("SELECT COUNT(*) FROM inbox WHERE status = 'pending' AND channel = ?",
+                                   (channel,))[0][0])
+        return int(self._query("SELECT COUNT(*) FROM inbox WHERE status = 'pending' AND channel = ?"
+                               " AND conversation = ?", (channel, conversation))[0][0])
+
     # outbox
 
     def due_outbox(self, now: float, busy: Iterable[str], limit: int) -> list[OutboxRow]:
