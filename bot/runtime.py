@@ -33,10 +33,24 @@ EMBEDDING_DIR = REPO_DIR / "knowledge" / "embedding"
 MODEL_DIR = BOT_DIR / "models"
 MODEL_NAME = "assistant"
 HOST = "127.0.0.1"
+# The gateway's own environment (README, "Two environments"): a current aiohttp, no Rasa.
+GATEWAY_VENV = REPO_DIR / ".venv-gateway"
 
 
 class RuntimeProblem(KnowledgeError):
     """A server did not start or a model could not be trained."""
+
+
+def gateway_python(env: Mapping[str, str] | None = None) -> str:
+    """The Python that runs the gateway: GATEWAY_PYTHON, else the one in .venv-gateway."""
+    env = os.environ if env is None else env
+    chosen = env.get("GATEWAY_PYTHON", "").strip()
+    python = Path(chosen) if chosen else GATEWAY_VENV / "bin" / "python"
+    if not python.exists():
+        where = f"GATEWAY_PYTHON={chosen}" if chosen else str(python.parent.parent)
+        raise RuntimeProblem(f"the gateway's environment is missing ({where}): run "
+                             "`scripts/setup gateway .venv-gateway` (make run does it)")
+    return str(python)
 
 
 def progress(line: str) -> None:
@@ -338,8 +352,8 @@ def servers(ports: Ports | None = None, model: Path | None = None, quiet: bool =
         procs.append(rasa)
         if gateway:
             gateway_env = gateway_environment(env, ports)
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "gateway"], cwd=REPO_DIR, env=gateway_env,
+            procs.append(subprocess.Popen(  # noqa: S603
+                [gateway_python(env), "-m", "channels"], cwd=REPO_DIR, env=gateway_env,
                 stdout=(o := out("gateway")), stderr=o, start_new_session=True))
         _wait_http(f"http://{HOST}:{ports.actions}/health", timeout, actions)
         _wait_http(f"http://{HOST}:{ports.rasa}/", timeout, rasa)

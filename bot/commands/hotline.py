@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 
 def cmd_gateway(args: argparse.Namespace) -> int:
-    from channels.app import main
+    """Replace this process by the gateway in its own environment (a current aiohttp, no Rasa)."""
+    from bot.runtime import gateway_python
 
-    return main()
+    python = gateway_python()
+    os.execv(python, [python, "-m", "channels"])  # noqa: S606 - our own interpreter, no shell
 
 
 def cmd_operator_add(args: argparse.Namespace) -> int:
@@ -19,7 +22,8 @@ def cmd_operator_add(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     gateway = sub.add_parser("gateway", help="run only the channels gateway (configured from the "
-                             "environment, see .env.example), talking to the Rasa server at RASA_URL")
+                             "environment, see .env.example), talking to the Rasa server at RASA_URL; "
+                             "it runs from .venv-gateway (scripts/setup gateway .venv-gateway)")
     gateway.set_defaults(func=cmd_gateway)
 
     operator = sub.add_parser("operator", help="manage hotline operators (console accounts)").add_subparsers(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,3 +110,22 @@ def test_run_logged_says_how_a_failed_step_ended(tmp_path: Path) -> None:
     with pytest.raises(runtime.RuntimeProblem, match="exit 3") as failed:
         runtime.run_logged([sys.executable, "-c", "print('index folder is read-only'); raise SystemExit(3)"], log)
     assert "index folder is read-only" in str(failed.value)
+
+
+def test_the_gateway_runs_from_its_own_environment(tmp_path: Path) -> None:
+    """GATEWAY_PYTHON names it; otherwise .venv-gateway's; missing, the error says how to make it."""
+    python = tmp_path / "python"
+    python.write_text("")
+    assert runtime.gateway_python({"GATEWAY_PYTHON": str(python)}) == str(python)
+    with pytest.raises(runtime.RuntimeProblem, match=r"scripts/setup gateway \.venv-gateway"):
+        runtime.gateway_python({"GATEWAY_PYTHON": str(tmp_path / "missing")})
+    assert runtime.gateway_python({}) == str(runtime.GATEWAY_VENV / "bin" / "python")  # make test made it
+
+
+def test_rights_gateway_starts_the_gateway_in_its_environment(tmp_path: Path) -> None:
+    """`rights gateway` hands over to .venv-gateway's Python, which checks its aiohttp and its settings."""
+    env = {**os.environ, "GATEWAY_SECRET": ""}
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "gateway"], env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 2
+    assert "set GATEWAY_SECRET" in done.stderr  # said by the gateway's process, after its aiohttp passed
