@@ -64,7 +64,7 @@ class Gateway:
         self.settings = settings
         self.keys = Keys(settings.secret)
         self.store = GatewayStore(settings.db_path)
-        self.cases = CaseStore(settings.cases_db_url)
+        self.cases = CaseStore(settings.cases_db_url, self.keys)
         self.tracker = TrackerEvents(settings.tracker_db_url) if settings.tracker_db_url else None
         self.channels = channels
         self.metrics = Metrics()

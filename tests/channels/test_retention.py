@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import pytest
 
 from channels.cases import CaseStore
+from channels.keys import Keys, Secret
 from channels.retention import Retention
 from channels.store import GatewayStore
 from channels.supervision import LoopState
@@ -34,7 +35,8 @@ def stores(tmp_path: Path) -> Iterator[tuple[GatewayStore, CaseStore, TrackerEve
     tracker_path = tmp_path / "tracker.sqlite3"
     with sqlite3.connect(tracker_path) as db:
         db.execute(EVENTS)
-    gateway, cases = GatewayStore(tmp_path / "g.sqlite3"), CaseStore(f"sqlite:///{tmp_path / 'c.sqlite3'}")
+    cases = CaseStore(f"sqlite:///{tmp_path / 'c.sqlite3'}", Keys(Secret("retention-test-secret-0123")))
+    gateway = GatewayStore(tmp_path / "g.sqlite3")
     tracker = TrackerEvents(f"sqlite:///{tracker_path}")
     yield gateway, cases, tracker, tracker_path
     for store in (gateway, cases, tracker):

@@ -7,7 +7,11 @@ import pytest
 from channels import cases
 from channels.cases import CaseStore
 from channels.console.operators import add_operator
+from channels.keys import Keys, Secret
 from tests.channels.console.test_routes import PASSWORD, WRONG_PASSWORD
+
+# the gateway's keys, to sign in with (the command itself needs no GATEWAY_SECRET)
+KEYS = Keys(Secret("operators-test-secret-0123456789"))
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +32,7 @@ async def test_add_operator_command_from_the_environment(tmp_path, capsys) -> No
     assert PASSWORD not in out.out + out.err
     assert add_operator("carol", env, never) == 2
     assert "exists already" in capsys.readouterr().err
-    store = CaseStore(url)
+    store = CaseStore(url, KEYS)
     try:
         assert store.sign_in("carol", PASSWORD) is not None
     finally:
@@ -52,7 +56,7 @@ async def test_add_operator_command_asks_twice(tmp_path, capsys) -> None:
     assert add_operator("dana", env, ask) == 0
     assert "they sign in at http://127.0.0.1:8080/console" in capsys.readouterr().out
     assert len(prompts) == 6
-    store = CaseStore(url)
+    store = CaseStore(url, KEYS)
     try:
         assert store.sign_in("dana", WRONG_PASSWORD) is None
         assert store.sign_in("dana", PASSWORD) is not None
