@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Mapping
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from channels import webhooks
+from channels import http, webhooks
 from channels.console import routes as console
 from channels.gateway import Gateway
 from channels.observability import log_event
@@ -33,7 +33,9 @@ GATEWAY_KEY = web.AppKey("gateway", Gateway)
 
 def build_app(gateway: Gateway) -> web.Application:
     """The whole gateway as one aiohttp application; the gateway starts and stops with it."""
-    app = web.Application(client_max_size=gateway.settings.max_body_bytes)
+    # compressed bodies: refused unread, and never inflated by the parser (channels.http)
+    app = web.Application(client_max_size=gateway.settings.max_body_bytes, handler_args=http.handler_args(),
+                          middlewares=[http.refuse_encoded_bodies(gateway.settings.max_body_bytes)])
     app[GATEWAY_KEY] = gateway
     webhooks.register(app, gateway)
     if isinstance(gateway.channels.get(WebChat.name), WebChat):

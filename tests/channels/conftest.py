@@ -23,6 +23,9 @@ from channels.settings import Settings
 
 TESTDATA = Path(__file__).parent / "testdata"
 SECRET = "test-gateway-secret-0123456789"
+METRICS_TOKEN = "test-metrics-token-0123456789"
+# what an operator's scraper sends for /metrics and the full /healthz
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 
 def payload(channel: str, name: str) -> bytes:
@@ -128,7 +131,7 @@ def env_for(tmp_path: Path, rasa_url: str, **overrides: Any) -> dict[str, str]:
     """A gateway's environment: its stores in ``tmp_path``, Rasa at ``rasa_url``, the web chat off."""
     env = {"GATEWAY_SECRET": SECRET, "GATEWAY_DB": str(tmp_path / "gateway.sqlite3"),
            "CASES_DB_URL": f"sqlite:///{tmp_path / 'cases.sqlite3'}",
-           "RASA_URL": rasa_url, "WEBCHAT_ENABLED": "false"}
+           "RASA_URL": rasa_url, "WEBCHAT_ENABLED": "false", "GATEWAY_METRICS_TOKEN": METRICS_TOKEN}
     env.update({key: str(value) for key, value in overrides.items()})
     return env
 
@@ -166,6 +169,26 @@ async def started(tmp_path: Path, fake_rasa: FakeRasa) -> Any:
     yield start
     for client in clients:
         await client.close()
+
+
+async def send_raw(client: TestClient, method: str, path: str, headers: dict[str, str | bytes],
+                   body: bytes = b"") -> tuple[int, bytes]:
+    """Send a request byte for byte, as aiohttp's client cannot (it re-encodes a header holding
+    0xFF): the status and body of the answer. The connection closes after it."""
+    fields: dict[str, str | bytes] = {"Host": f"{client.host}:{client.port}", "Content-Length": str(len(body)),
+                                      "Connection": "close", **headers}
+    head = [f"{method} {path} HTTP/1.1".encode("utf-8", "surrogateescape")]
+    head += [name.encode() + b": " + (value if isinstance(value, bytes) else value.encode()) for name, value in
+             fields.items()]
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    try:
+        writer.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
+        await writer.drain()
+        answer = await reader.read()
+    finally:
+        writer.close()
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split(b" ")[1]), rest.partition(b"\r\n\r\n")[2]
 
 
 def gateway_of(client: TestClient) -> Gateway:
