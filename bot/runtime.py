@@ -308,7 +308,9 @@ def gateway_environment(env: dict[str, str], ports: Ports) -> dict[str, str]:
             "GATEWAY_PORT": str(ports.gateway), "RASA_URL": f"http://{HOST}:{ports.rasa}",
             "GATEWAY_DB": env.get("GATEWAY_DB", str(var / "gateway.sqlite3")),
             "CASES_DB_URL": env.get("CASES_DB_URL", f"sqlite:///{var / 'cases.sqlite3'}"),
-            "TRACKER_DB_URL": env.get("TRACKER_DB_URL", f"sqlite:///{env['RASA_TRACKER_DB']}")}
+            "TRACKER_DB_URL": env.get("TRACKER_DB_URL", f"sqlite:///{env['RASA_TRACKER_DB']}"),
+            # the console is served over plain http on loopback here: a Secure cookie may not come back
+            "CONSOLE_SECURE_COOKIES": env.get("CONSOLE_SECURE_COOKIES", "false")}
 
 
 @dataclass(frozen=True)

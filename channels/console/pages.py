@@ -52,6 +52,13 @@ def when(timestamp: float) -> str:
     return datetime.fromtimestamp(float(timestamp), timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def try_again(now: float, wait: float) -> str:
+    """When a locked-out sign-in may be tried again, to the second (a lockout may be 30 s)."""
+    at = datetime.fromtimestamp(float(now + wait), timezone.utc).strftime("%H:%M:%S")
+    seconds = max(1, round(wait))
+    return f"try again after {at} UTC (in {age(seconds) if seconds >= 60 else f'{seconds} seconds'})."
+
+
 def level(urgency: int) -> str:
     """The colour band of an urgency rank (channels.directives: higher is more urgent)."""
     return "high" if urgency >= 8 else "medium" if urgency >= 6 else "low"
@@ -83,8 +90,10 @@ def _render(template: str, title: str, me: OperatorSession | None, **values: Any
     return _templates.get_template(template).render(title=title, me=me, **values)
 
 
-def login_page(error: str = "", username: str = "") -> str:
-    return _render("login.html", "Sign in", None, error=error, username=username, max_username=MAX_USERNAME)
+def login_page(error: str = "", username: str = "", token: str = "") -> str:
+    """The sign-in form; ``token`` is its CSRF token (the same as its cookie's)."""
+    return _render("login.html", "Sign in", None, error=error, username=username, max_username=MAX_USERNAME,
+                   token=token, csrf_field=CSRF_FIELD)
 
 
 def error_page(message: str, me: OperatorSession | None = None) -> str:

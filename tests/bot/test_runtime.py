@@ -23,6 +23,7 @@ def test_gateway_environment_reaches_every_store(tmp_path: Path, monkeypatch: py
     assert settings.cases_db_url == f"sqlite:///{tmp_path / 'cases.sqlite3'}"
     assert settings.db_path == tmp_path / "gateway.sqlite3"
     assert (settings.rasa_url, settings.host, settings.port) == ("http://127.0.0.1:5105", "127.0.0.1", 8180)
+    assert settings.secure_cookies is False, "a local run serves the console over plain http"
     secret_file = tmp_path / "gateway.secret"
     assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
     again = runtime.gateway_environment(base, runtime.Ports())

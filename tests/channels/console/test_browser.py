@@ -82,6 +82,9 @@ async def test_a_shift_sign_in_claim_reply_close(browser, client, fake_api, fake
     await page.click("form.login button")
     await page.wait_for_url(f"{base}/console")
     assert OPERATOR in await page.inner_text("header")
+    # Secure by default (CONSOLE_SECURE_COOKIES): a browser keeps and sends it on http://127.0.0.1 too
+    session = {c["name"]: c for c in await page.context.cookies()}["rights_console"]
+    assert session["secure"] and session["httpOnly"] and session["sameSite"] == "Strict"
     # the stylesheet loaded under the CSP (the header is coloured by it)
     assert await page.eval_on_selector("header", "h => getComputedStyle(h).backgroundColor") == "rgb(17, 75, 115)"
 

@@ -31,6 +31,7 @@ WEBHOOK = "/webhooks/telegram"
 REPLY = "We have called the embassy for you. Stay where you are; a caseworker will phone at 4 pm."
 NOTE = "Employer known to us from case 2023-17; escalate if no answer by Friday."
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+LOGIN_COOKIE = "rights_console_login"
 CASE_LINK = re.compile(r'href="/console/cases/(\d+)"')
 # how the action server ranks these categories (knowledge.vocab.SEVERITY); "" is a plain request
 RANK = {"self_harm": 9, "medical": 9, "violence": 8, "locked_in": 8, "documents": 6, "": 1}
@@ -53,9 +54,12 @@ def quick_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 async def started_console(tmp_path, fake_rasa, fake_api) -> Any:
+    """``await started_console(**env)``: the console over plain http, as a local run has it
+    (aiohttp's test client, unlike a browser on 127.0.0.1, never sends a Secure cookie over http)."""
     clients: list[TestClient] = []
 
     async def start(**overrides: str) -> TestClient:
+        overrides = {"CONSOLE_SECURE_COOKIES": "false", **overrides}
         client = await start_console(tmp_path, fake_rasa.url, fake_api.url, **overrides)
         clients.append(client)
         return client
@@ -96,10 +100,40 @@ def conversation_of_user(client: TestClient) -> str:
     return gateway_of(client).keys.pseudonym("telegram", USER)
 
 
+async def login_token(client: TestClient) -> str | None:
+    """The sign-in form's CSRF token (its cookie stays in the client's jar)."""
+    found = CSRF.search(await page(client, "/console/login"))
+    return found.group(1) if found else None
+
+
+FRESH_FORM = "<the token of a freshly loaded form>"
+
+
+async def login(client: TestClient, username: str, password: str, token: str | None = FRESH_FORM,
+                **headers: str) -> Any:
+    """POST the sign-in form as a browser does: with the token of a freshly loaded form (the
+    default), with ``token``, or with none (None)."""
+    if token == FRESH_FORM:
+        token = await login_token(client)
+    data = {"username": username, "password": password, **({"csrf": token} if token is not None else {})}
+    return await client.post("/console/login", data=data, headers=headers, allow_redirects=False)
+
+
+async def login_by_hand(client: TestClient, username: str, password: str) -> tuple[Any, Any]:
+    """The form and the sign-in's answer, the form's cookie sent by hand: aiohttp's client, unlike a
+    browser on 127.0.0.1, keeps a Secure cookie from going over plain http."""
+    form = await client.get("/console/login")
+    token = CSRF.search(await form.text())
+    assert token
+    response = await client.post(
+        "/console/login", data={"username": username, "password": password, "csrf": token.group(1)},
+        headers={"Cookie": f"{LOGIN_COOKIE}={token.group(1)}"}, allow_redirects=False)
+    return form, response
+
+
 async def sign_in(client: TestClient, username: str = OPERATOR, password: str = PASSWORD) -> str:
     """Sign in; the CSRF token the pages carry."""
-    response = await client.post("/console/login", data={"username": username, "password": password},
-                                 allow_redirects=False)
+    response = await login(client, username, password)
     assert response.status == 303, await response.text()
     page = await client.get("/console")
     found = CSRF.search(await page.text())
@@ -138,15 +172,13 @@ async def test_sign_in_right_and_wrong_password(started_console) -> None:
     assert 'name="username"' in form and 'type="password"' in form
 
     for username, password in ((OPERATOR, WRONG_PASSWORD), ("nobody", PASSWORD), (OPERATOR, ""), ("", "")):
-        response = await client.post("/console/login", data={"username": username, "password": password},
-                                     allow_redirects=False)
+        response = await login(client, username, password)
         assert response.status == 401, (username, password)
         assert "wrong username or password" in await response.text()
-        assert "Set-Cookie" not in response.headers
+        assert COOKIE not in response.cookies
     assert await page(client, "/console", 303)  # still signed out
 
-    response = await client.post("/console/login", data={"username": OPERATOR, "password": PASSWORD},
-                                 allow_redirects=False)
+    response = await login(client, OPERATOR, PASSWORD)
     assert response.status == 303 and response.headers["Location"] == "/console"
     queue = await page(client, "/console")
     assert f"Signed in as <b>{OPERATOR}</b>" in queue
@@ -156,9 +188,9 @@ async def test_sign_in_right_and_wrong_password(started_console) -> None:
 
 async def test_session_cookie_flags(started_console) -> None:
     client = await started_console()
-    response = await client.post("/console/login", data={"username": OPERATOR, "password": PASSWORD},
-                                 allow_redirects=False)
-    (cookie,) = response.headers.getall("Set-Cookie")
+    response = await login(client, OPERATOR, PASSWORD)
+    cookie, login_cookie = sorted(response.headers.getall("Set-Cookie"), key=lambda c: c.startswith(LOGIN_COOKIE))
+    assert login_cookie.startswith(f'{LOGIN_COOKIE}=""') and "Max-Age=0" in login_cookie, "the form's token goes"
     assert cookie.startswith(f"{COOKIE}=")
     attributes = {part.strip().split("=")[0].lower(): part.strip() for part in cookie.split(";")[1:]}
     assert attributes["path"] == "Path=/console"
@@ -170,10 +202,10 @@ async def test_session_cookie_flags(started_console) -> None:
 
 
 async def test_session_cookie_is_secure_behind_https(started_console) -> None:
+    """Even with CONSOLE_SECURE_COOKIES=false: an https public URL means the console is behind TLS."""
     client = await started_console(GATEWAY_PUBLIC_URL="https://hotline.example.org")
-    response = await client.post("/console/login", data={"username": OPERATOR, "password": PASSWORD},
-                                 allow_redirects=False)
-    cookie = response.headers["Set-Cookie"]
+    _, response = await login_by_hand(client, OPERATOR, PASSWORD)
+    (cookie,) = [c for c in response.headers.getall("Set-Cookie") if c.startswith(f"{COOKIE}=")]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
 
 
@@ -193,8 +225,7 @@ async def test_pages_redirect_to_sign_in_without_a_session(started_console) -> N
 
 async def test_sign_out_ends_the_session(started_console) -> None:
     client = await started_console()
-    response = await client.post("/console/login", data={"username": OPERATOR, "password": PASSWORD},
-                                 allow_redirects=False)
+    response = await login(client, OPERATOR, PASSWORD)
     token = response.cookies[COOKIE].value
     csrf = CSRF.search(await page(client, "/console"))
     assert csrf
@@ -206,6 +237,79 @@ async def test_sign_out_ends_the_session(started_console) -> None:
     assert response.status == 303
     log = await gateway_of(client).db(gateway_of(client).cases.audit_log, 10)
     assert [row["action"] for row in log] == ["sign_out", "sign_in"]
+
+
+# malformed requests: a 4xx that says what was wrong, never a 500, and nothing done
+
+NOT_UTF8 = b"csrf=\xff\xfe&text=\xff"
+FORM = "application/x-www-form-urlencoded"
+# (label, body, Content-Type): what the report's probes (4.16) sent, and their cousins
+MALFORMED_FORMS = [
+    ("body not UTF-8", NOT_UTF8, FORM),
+    ("unknown charset", b"csrf=x&text=hello", f"{FORM}; charset=bogus"),
+    ("a charset that is no text encoding", b"csrf=x&text=hello", f"{FORM}; charset=rot13"),
+    ("a charset that makes lone surrogates", b"csrf=x&text=\\ud800", f"{FORM}; charset=unicode_escape"),
+    ("percent-encoded bytes that are not UTF-8", b"csrf=%ff%fe&text=%c3", FORM),
+    ("too many fields", b"&".join(b"f%d=x" % i for i in range(500)), FORM),
+]
+
+
+async def raw_get(client: TestClient, path: str, header: bytes) -> tuple[int, bytes]:
+    """GET ``path`` with one header line sent byte for byte (aiohttp's client would encode it as
+    UTF-8 first); the status and the raw response head."""
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    try:
+        writer.write(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n" + header +
+                     b"\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+    finally:
+        writer.close()
+    return int(head.split(b" ", 2)[1]), head
+
+
+async def test_a_console_cookie_that_is_not_utf8_counts_as_signed_out(started_console) -> None:
+    client = await started_console()
+    for cookie in (b'rights_console="\xff\xfe"', b"rights_console=\xff\xfe", b'rights_console="\\377"',
+                   b"rights_console=\xed\xa0\x80", b"rights_console=" + b"A" * 300):
+        for path in ("/console", "/console/audit", "/console/login"):
+            status, head = await raw_get(client, path, b"Cookie: " + cookie)
+            expected = 200 if path == "/console/login" else 303
+            assert status == expected, (cookie, path, status)
+            if expected == 303:
+                assert b"\r\nLocation: /console/login\r\n" in head
+
+
+@pytest.mark.parametrize(("label", "body", "content_type"), MALFORMED_FORMS)
+async def test_malformed_forms_are_400_on_every_console_post(started_console, fake_api, label, body,
+                                                             content_type) -> None:
+    client = await started_console()
+    await person_writes(client, 700020, "hello")
+    case_id = await open_case(client, conversation_of_user(client))
+    await sign_in(client)
+    before = await state(client, case_id)
+    paths = [f"/console/cases/{case_id}/{action}" for action in ("claim", "reply", "note", "close")]
+    for path in [*paths, "/console/logout"]:
+        response = await client.post(path, data=body, headers={"Content-Type": content_type},
+                                     allow_redirects=False)
+        assert response.status == 400, (label, path, response.status)
+        shown = await response.text()
+        assert "Nothing was done" in shown and "Server got itself in trouble" not in shown
+    assert await state(client, case_id) == before
+    assert await page(client, "/console"), "still signed in: the refused logout did nothing"
+    assert len(fake_api.requests) == 1
+
+
+async def test_a_form_of_another_type_is_refused(started_console) -> None:
+    client = await started_console()
+    case_id = await open_case(client)
+    csrf = await sign_in(client)
+    for content_type, body in (("application/json", b'{"csrf": "%s"}' % csrf.encode()),
+                               ("text/plain", f"csrf={csrf}".encode())):
+        response = await client.post(f"/console/cases/{case_id}/claim", data=body,
+                                     headers={"Content-Type": content_type}, allow_redirects=False)
+        assert response.status == 415, content_type
+    assert (await state(client, case_id))[0] == "open"
 
 
 # the queue and the case page
@@ -244,7 +348,7 @@ async def test_claim_reply_note_close_and_the_audit_log(started_console, fake_ap
     assert len(fake_api.requests) == 1  # the assistant's answer
     case_id = await open_case(client, conversation_of_user(client), "documents")
     # a failed attempt with the password typed into the username field: it must not be logged either
-    await client.post("/console/login", data={"username": WRONG_PASSWORD, "password": OPERATOR})
+    assert (await login(client, WRONG_PASSWORD, OPERATOR)).status == 401
     csrf = await sign_in(client)
 
     response = await act(client, case_id, "claim", csrf)
@@ -374,7 +478,7 @@ async def test_security_headers_on_every_console_response(started_console) -> No
     case_id = await open_case(client)
     responses = [await client.get("/console", allow_redirects=False),
                  await client.get("/console/login"),
-                 await client.post("/console/login", data={"username": OPERATOR, "password": WRONG_PASSWORD})]
+                 await login(client, OPERATOR, WRONG_PASSWORD)]
     csrf = await sign_in(client)
     responses += [await client.get("/console"), await client.get(f"/console/cases/{case_id}"),
                   await client.get("/console/audit"), await client.get("/console/static/console.css"),
