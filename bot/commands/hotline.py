@@ -20,6 +20,12 @@ def cmd_operator_add(args: argparse.Namespace) -> int:
     return add_operator(args.username)
 
 
+def cmd_abuse(args: argparse.Namespace) -> int:
+    from channels.abuse.cli import run
+
+    return run(args)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     gateway = sub.add_parser("gateway", help="run only the channels gateway (configured from the "
                              "environment, see .env.example), talking to the Rasa server at RASA_URL; "
@@ -32,3 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                               "OPERATOR_PASSWORD); the cases database is CASES_DB_URL")
     add.add_argument("username")
     add.set_defaults(func=cmd_operator_add)
+
+    from channels.abuse.cli import add_arguments  # argparse only: the run's modules load when it runs
+
+    abuse = sub.add_parser("abuse", help="replay the security report's probes, load and fault runs against "
+                           "gateways on 127.0.0.1 (fake Rasa and platform APIs) and print the tables; --short for CI")
+    add_arguments(abuse)
+    abuse.set_defaults(func=cmd_abuse)
