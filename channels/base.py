@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -23,6 +24,14 @@ from channels.errors import malformed
 from channels.models import ApiCall, Outbound, Parsed, SendResult
 
 MAX_RETRY_AFTER = 3600.0
+# No platform nests its webhooks more than about 10 levels (WhatsApp's are the deepest, 8).
+MAX_DEPTH = 64
+# The nesting check's steps: a string, escapes included (to the end of the body if it never
+# closes: the JSON is invalid then, and no later quote is tried), and what is not a bracket.
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+# A lone surrogate can only come from an escape: UTF-8 itself cannot encode one.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 @dataclass(frozen=True)
@@ -71,11 +80,51 @@ class Channel(ABC):
 
 
 def load_json(body: bytes) -> Any:
-    """The webhook body as JSON, or a 400 rejection."""
+    """The body as JSON, or a 400 rejection (``malformed``) that says what is wrong.
+
+    Refused: what is not UTF-8 or not JSON; nesting deeper than MAX_DEPTH (Python's parser
+    recurses, so 50,000 levels of "[" were a RecursionError, and a 500); a number too long for
+    Python to convert (a ValueError); a string, or a key, holding a lone surrogate, which JSON
+    can escape ("\\ud800") but UTF-8 cannot hold, so it could be neither stored nor sent on."""
     try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise malformed("invalid JSON: not UTF-8") from None
+    _check_nesting(text)
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
         raise malformed(f"invalid JSON: {exc.__class__.__name__}") from None
+    if _SURROGATE_ESCAPE.search(text) and not _utf8_only(data):
+        raise malformed("invalid JSON: a string holds a lone surrogate (\\ud800-\\udfff escaped without its pair)")
+    return data
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse JSON nested deeper than MAX_DEPTH, before the parser sees it.
+
+    Strings are taken out first (brackets in a text count for nothing), then everything but the
+    brackets; both are regular expressions that never look back, so a body costs two passes over
+    it, however odd, and a walk over its brackets that stops at the first one too deep."""
+    depth = 0
+    for char in _NOT_BRACKET.sub("", _STRING.sub("", text)):
+        if char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise malformed(f"invalid JSON: nested deeper than {MAX_DEPTH} levels")
+        else:
+            depth -= 1
+            if depth < 0:
+                raise malformed("invalid JSON: a bracket closes what was not opened")
+
+
+def _utf8_only(data: Any) -> bool:
+    """True when every string and key in ``data`` can be written as UTF-8 (no lone surrogate)."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def require(condition: bool, reason: str) -> None:

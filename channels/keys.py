@@ -15,7 +15,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from channels.errors import ChannelError, SealError
+from channels.errors import ChannelError, SealError, malformed
 
 
 class Secret:
@@ -38,17 +38,36 @@ class Secret:
         return bool(self._value)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and hmac.compare_digest(self._value, other._value)
+        return isinstance(other, Secret) and equal(self._value, other._value)
 
     def __hash__(self) -> int:
-        return hash(("Secret", hashlib.sha256(self._value.encode()).hexdigest()))
+        return hash(("Secret", hashlib.sha256(_any_text(self._value)).hexdigest()))
 
 
 def equal(given: str | bytes, expected: str | bytes) -> bool:
-    """Constant-time comparison of a received secret or signature with the expected one."""
-    a = given.encode() if isinstance(given, str) else given
-    b = expected.encode() if isinstance(expected, str) else expected
+    """Constant-time comparison of a received secret or signature with the expected one.
+
+    Any text compares, whatever it holds: aiohttp hands a header's non-UTF-8 byte over as a lone
+    surrogate ("\\xff" -> "\\udcff"), and such a header must be refused (401/403), not end in a 500."""
+    a = _any_text(given) if isinstance(given, str) else given
+    b = _any_text(expected) if isinstance(expected, str) else expected
     return hmac.compare_digest(a, b)
+
+
+def _any_text(text: str) -> bytes:
+    """UTF-8, with lone surrogates encoded too: never raises, and only text that holds one (which
+    no configured secret or computed signature does) comes out different from plain UTF-8."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _utf8(text: str, what: str) -> bytes:
+    """Text as UTF-8, or a 400 when it holds a lone surrogate (JSON can escape one: "\\ud800").
+
+    channels.base.load_json refuses such a webhook first; this is the second line of defence."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise malformed(f"{what} is not valid Unicode (it holds a lone surrogate)") from None
 
 
 class Keys:
@@ -65,15 +84,15 @@ class Keys:
 
     def pseudonym(self, channel: str, user_id: str) -> str:
         """The conversation ID Rasa and our stores see: ``<channel>-<keyed hash>``."""
-        digest = hmac.new(self._pseudonym, f"{channel}:{user_id}".encode(), hashlib.sha256).hexdigest()
+        digest = hmac.new(self._pseudonym, _utf8(f"{channel}:{user_id}", "user ID"), hashlib.sha256).hexdigest()
         return f"{channel}-{digest[:32]}"
 
     def message_key(self, channel: str, message_id: str) -> str:
         """Deduplication key; platform message IDs can embed the sender's number (WhatsApp's do)."""
-        return hmac.new(self._message, f"{channel}:{message_id}".encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self._message, _utf8(f"{channel}:{message_id}", "message ID"), hashlib.sha256).hexdigest()
 
     def seal(self, data: dict[str, Any]) -> bytes:
-        return self._fernet.encrypt(json.dumps(data, ensure_ascii=False).encode("utf-8"))
+        return self._fernet.encrypt(_utf8(json.dumps(data, ensure_ascii=False), "sealed data"))
 
     def open(self, token: bytes) -> dict[str, Any]:
         try:

@@ -49,13 +49,13 @@ class WebhookRoutes:
         try:
             channel.verify(incoming)
             parsed = channel.parse(incoming)
+            for reason in parsed.ignored:
+                self.gateway.metrics.ignored.labels(channel.name).inc()
+                log_event("webhook_ignored", channel=channel.name, reason=reason)
+            for message in parsed.messages:
+                await self.gateway.accept(message)  # Rejected if an ID or text cannot be stored
         except Rejected as exc:
             return self._rejected(channel, "webhook_rejected", exc)
-        for reason in parsed.ignored:
-            self.gateway.metrics.ignored.labels(channel.name).inc()
-            log_event("webhook_ignored", channel=channel.name, reason=reason)
-        for message in parsed.messages:
-            await self.gateway.accept(message)
         return channel.accepted()
 
     async def handshake(self, channel: Channel, request: web.Request) -> web.StreamResponse:

@@ -27,6 +27,7 @@ MAX_CALLBACK_DATA = 64  # bytes, InlineKeyboardButton.callback_data
 MAX_BUTTONS = 100  # inline keyboard
 MEDIA_FIELDS = ("photo", "voice", "audio", "video", "video_note", "document", "sticker", "animation",
                 "location", "contact", "venue", "poll", "dice")
+MAX_NAME = 40  # how much of an unknown update type or chat type goes into a log line
 API_BASE = "https://api.telegram.org"
 
 
@@ -57,7 +58,7 @@ class Telegram(Channel):
 
     def parse(self, request: WebhookRequest) -> Parsed:
         update = load_json(request.body)
-        require(isinstance(update, dict) and isinstance(update.get("update_id"), int),
+        require(isinstance(update, dict) and _integer(update.get("update_id")),
                 "not a Telegram update: no integer update_id")
         update_id = str(update["update_id"])
         if "callback_query" in update:
@@ -65,17 +66,21 @@ class Telegram(Channel):
         message = update.get("message")
         if message is None:
             kind = next((key for key in update if key != "update_id"), "empty")
-            return Parsed(ignored=[f"update type {kind}"])
+            return Parsed(ignored=[f"update type {_name(kind)}"])
         require(isinstance(message, dict), "message is not an object")
         chat, sender = message.get("chat"), message.get("from") or {}
-        require(isinstance(chat, dict) and "id" in chat, "message without chat.id")
+        require(isinstance(chat, dict) and _integer(chat.get("id")), "message without an integer chat.id")
+        require(isinstance(sender, dict), "message.from is not an object")
         if sender.get("is_bot"):
             return Parsed(ignored=["message from a bot"])
         if chat.get("type", "private") != "private":
-            return Parsed(ignored=[f"{chat.get('type')} chat (only private chats are served)"])
+            return Parsed(ignored=[f"{_name(chat.get('type'))} chat (only private chats are served)"])
         user = str(chat["id"])
-        if isinstance(message.get("text"), str):
-            return Parsed([Inbound(self.name, update_id, user, "text", message["text"])])
+        text = message.get("text")
+        if isinstance(text, str):
+            if not text.strip():
+                return Parsed(ignored=["empty text message"])
+            return Parsed([Inbound(self.name, update_id, user, "text", text)])
         if any(field in message for field in MEDIA_FIELDS):
             return Parsed([Inbound(self.name, update_id, user, "media")])
         return Parsed(ignored=["service message without text"])
@@ -109,14 +114,26 @@ class Telegram(Channel):
 def _button(update_id: str, query: Any) -> Parsed:
     require(isinstance(query, dict), "callback_query is not an object")
     message = query.get("message") or {}
-    chat = message.get("chat") or {}
     sender = query.get("from") or {}
+    require(isinstance(message, dict) and isinstance(sender, dict), "callback_query.message or .from is not an object")
+    chat = message.get("chat") or {}
+    require(isinstance(chat, dict), "callback_query.message.chat is not an object")
     user = chat.get("id", sender.get("id"))
-    require(user is not None, "callback_query without chat or sender")
+    require(_integer(user), "callback_query without an integer chat or sender id")
     data = query.get("data")
     if not isinstance(data, str) or not data:
         return Parsed(ignored=["callback_query without data"])
     return Parsed([Inbound(Telegram.name, update_id, str(user), "button", data)])
+
+
+def _integer(value: Any) -> bool:
+    """Telegram's IDs (update_id, chat.id, from.id) are integers."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _name(value: Any) -> str:
+    """An update type or chat type for a log line: the webhook chooses it, so it is cut short."""
+    return value[:MAX_NAME] if isinstance(value, str) and value else "unknown"
 
 
 def _chat_id(user_id: str) -> int | str:

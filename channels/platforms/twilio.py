@@ -190,9 +190,14 @@ def form_fields(body: bytes) -> list[tuple[str, str]]:
 
 def signature(token: str, url: str, params: Sequence[tuple[str, str]]) -> str:
     """Twilio's signature: the URL, then each parameter's name and value, sorted by name (then value,
-    should a name repeat), HMAC-SHA1 under the auth token, base64."""
+    should a name repeat), HMAC-SHA1 under the auth token, base64.
+
+    Without GATEWAY_PUBLIC_URL the URL comes from the Host header, where a byte that is not UTF-8
+    arrives as a lone surrogate: it is signed as such ("surrogatepass"), so it matches nothing
+    Twilio sends, and the request is refused (403) rather than failing (500)."""
     data = url + "".join(name + value for name, value in sorted(params))
-    return base64.b64encode(hmac.new(token.encode("utf-8"), data.encode("utf-8"), hashlib.sha1).digest()).decode()
+    mac = hmac.new(token.encode("utf-8"), data.encode("utf-8", "surrogatepass"), hashlib.sha1)
+    return base64.b64encode(mac.digest()).decode()
 
 
 def signed_urls(url: str) -> list[str]:

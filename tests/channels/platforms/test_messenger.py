@@ -34,6 +34,7 @@ from tests.channels.conftest import (
     run_cases,
     settle,
 )
+from tests.channels.platforms.hostile import DEEP_ARRAY, DEEP_OBJECT, LONE_SURROGATE, parse_failures, with_raw
 
 APP_SECRET = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 VERIFY_TOKEN = "fb-verify-token-for-tests-Lm8w"
@@ -72,6 +73,8 @@ def send_api(fake_api):  # type: ignore[no-untyped-def]
     return fake_api
 
 
+# where a recorded text.json keeps the message's text
+TEXT_BODY = ("entry", 0, "messaging", 0, "message", "text")
 CASES = [
     Case("text message", payload("messenger", "text.json"), forwarded=("Kinuha ng amo ko ang pasaporte ko",)),
     Case("redelivered text is not answered twice", payload("messenger", "text.json")),
@@ -94,6 +97,11 @@ CASES = [
     Case("missing signature", changed("text.json"), status=401, signature="missing"),
     Case("forged signature", changed("text.json"), status=403, signature="forged"),
     Case("invalid JSON", b'{"object": "page", "entry": [{"messaging": ', status=400),
+    Case("deeply nested JSON", DEEP_ARRAY, status=400),
+    Case("deeply nested object in a field", with_raw(payload("messenger", "text.json"), TEXT_BODY, DEEP_OBJECT),
+         status=400),
+    Case("lone surrogate in the text", with_raw(payload("messenger", "text.json"), TEXT_BODY, LONE_SURROGATE),
+         status=400),
     Case("not a Page webhook", payload("messenger", "wrong_object.json"), status=400),
     Case("message without mid", payload("messenger", "no_mid.json"), status=400),
     Case("message without sender", payload("messenger", "no_sender.json"), status=400),
@@ -238,6 +246,10 @@ def test_buttons_without_text_and_empty_replies() -> None:
     (call,) = channel().render(Outbound("messenger", USER, "", (Button("Yes", "/affirm"),)))
     assert call.json["message"]["text"] and call.json["message"]["quick_replies"][0]["payload"] == "/affirm"
     assert channel().render(Outbound("messenger", USER, "  ")) == []
+
+
+def test_a_field_of_another_type_is_refused_or_ignored() -> None:
+    assert parse_failures(channel()) == []
 
 
 @pytest.mark.parametrize("seed", [1, 2])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -12,6 +13,7 @@ from channels.keys import Secret
 from channels.models import Button, Outbound
 from channels.platforms.telegram import MAX_TEXT, SECRET_HEADER, Telegram, TelegramSettings
 from tests.channels.conftest import Case, assert_not_logged, fuzz, payload, run_cases, settle
+from tests.channels.platforms.hostile import DEEP_ARRAY, DEEP_OBJECT, LONE_SURROGATE, parse_failures, with_raw
 
 TOKEN = "7000000001:AAF-test-bot-token-0123456789abcdef"
 SECRET_TOKEN = "tg-secret-token-for-tests_0123"
@@ -26,6 +28,9 @@ def env(api_url: str) -> dict[str, str]:
 def sign(body: bytes, how: str) -> dict[str, str]:
     return {"valid": {SECRET_HEADER: SECRET_TOKEN}, "missing": {},
             "forged": {SECRET_HEADER: "tg-secret-token-for-tests_0124"}}[how]
+
+
+TEXT = payload("telegram", "text.json")
 
 
 def channel() -> Telegram:
@@ -47,6 +52,13 @@ CASES = [
          status=401, signature="forged"),
     Case("invalid JSON", b'{"update_id": 1, "message": ', status=400),
     Case("no update_id", payload("telegram", "no_update_id.json"), status=400),
+    Case("empty text ignored", with_raw(TEXT, ("message", "text"), '""', update_id=804512201)),
+    Case("whitespace-only text ignored", with_raw(TEXT, ("message", "text"), '"  \\n\\t "', update_id=804512202)),
+    Case("deeply nested JSON", DEEP_ARRAY, status=400),
+    Case("deeply nested object in a field", with_raw(TEXT, ("message", "text"), DEEP_OBJECT, update_id=804512203),
+         status=400),
+    Case("lone surrogate in the text", with_raw(TEXT, ("message", "text"), LONE_SURROGATE, update_id=804512204),
+         status=400),
 ]
 
 
@@ -124,6 +136,31 @@ def test_payload_too_long_for_callback_data_is_dropped() -> None:
     long_payload = "/ask_question" + json.dumps({"topic": "x" * 80})
     (call,) = channel().render(Outbound("telegram", USER, "hi", (Button("A", long_payload), Button("B", "/b"))))
     assert call.json["reply_markup"]["inline_keyboard"] == [[{"text": "B", "callback_data": "/b"}]]
+
+
+def test_a_field_of_another_type_is_refused_or_ignored() -> None:
+    assert parse_failures(channel()) == []
+
+
+LONG_NAMES = {
+    "unknown update type": b'{"update_id": 804512301, "' + b"k" * 5000 + b'": {}}',
+    "group chat": with_raw(TEXT, ("message", "chat", "type"), '"' + "g" * 5000 + '"', update_id=804512302),
+    "chat type of another JSON type": with_raw(TEXT, ("message", "chat", "type"), '{"g": "' + "g" * 5000 + '"}',
+                                               update_id=804512303),
+}
+
+
+@pytest.mark.parametrize("label", LONG_NAMES)
+async def test_what_the_webhook_names_is_logged_cut_short(started, fake_api, fake_rasa, caplog, label) -> None:
+    caplog.set_level(logging.INFO)
+    body = LONG_NAMES[label]
+    client = await started(env(fake_api.url))
+    response = await client.post(PATH, data=body, headers=sign(body, "valid"))
+    assert response.status == 200, label
+    await settle(client)
+    (ignored,) = [json.loads(r.getMessage()) for r in caplog.records if '"webhook_ignored"' in r.getMessage()]
+    assert len(ignored["reason"]) <= 80 and "g" * 41 not in ignored["reason"] and "k" * 41 not in ignored["reason"]
+    assert fake_rasa.received == []
 
 
 @pytest.mark.parametrize("seed", [1, 2])

@@ -26,6 +26,7 @@ from channels.platforms.viber import (
     outcome,
 )
 from tests.channels.conftest import Case, answer_once, assert_not_logged, fuzz, payload, run_cases, settle
+from tests.channels.platforms.hostile import DEEP_ARRAY, DEEP_OBJECT, LONE_SURROGATE, parse_failures, with_raw
 
 TOKEN = "4f1c2a9e8b7d6c5a-0e1f2a3b4c5d6e7f-8a9b0c1d2e3f4a5b"
 PATH = "/webhooks/viber"
@@ -84,6 +85,11 @@ CASES = [
     Case("missing signature", changed("text.json", b"900001", b"900101"), status=401, signature="missing"),
     Case("forged signature", changed("text.json", b"900001", b"900102"), status=403, signature="forged"),
     Case("invalid JSON", b'{"event": "message", "sender": ', status=400),
+    Case("deeply nested JSON", DEEP_ARRAY, status=400),
+    Case("deeply nested object in a field", with_raw(payload("viber", "text.json"), ("message", "text"), DEEP_OBJECT),
+         status=400),
+    Case("lone surrogate in the text", with_raw(payload("viber", "text.json"), ("message", "text"), LONE_SURROGATE),
+         status=400),
     Case("no event", payload("viber", "no_event.json"), status=400),
     Case("message without sender", payload("viber", "no_sender.json"), status=400),
 ]
@@ -243,6 +249,10 @@ def test_buttons_without_text_and_empty_replies() -> None:
     (call,) = channel().render(Outbound("viber", USER, "", (Button("Yes", "/affirm"),)))
     assert call.json["text"] and call.json["keyboard"]["Buttons"][0]["ActionBody"] == "/affirm"
     assert channel().render(Outbound("viber", USER, "  ")) == []
+
+
+def test_a_field_of_another_type_is_refused_or_ignored() -> None:
+    assert parse_failures(channel()) == []
 
 
 @pytest.mark.parametrize("seed", [1, 2])

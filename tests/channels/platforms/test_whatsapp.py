@@ -37,6 +37,7 @@ from tests.channels.conftest import (
     run_cases,
     settle,
 )
+from tests.channels.platforms.hostile import DEEP_ARRAY, DEEP_OBJECT, LONE_SURROGATE, parse_failures, with_raw
 
 APP_SECRET = "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 VERIFY_TOKEN = "wa-verify-token-for-tests-7Qx2"
@@ -75,6 +76,9 @@ def outbound(text: str, buttons: tuple[Button, ...] = ()) -> Outbound:
 
 
 NEPALI = "मेरो मालिकले मेरो राहदानी लिएको छ"
+# where a recorded text.json keeps the message's text and its sender
+TEXT_BODY = ("entry", 0, "changes", 0, "value", "messages", 0, "text", "body")
+SENDER = ("entry", 0, "changes", 0, "value", "messages", 0, "from")
 CASES = [
     Case("text message", payload("whatsapp", "text.json"), forwarded=(NEPALI,)),
     Case("redelivered text is not answered twice", payload("whatsapp", "text.json")),
@@ -95,6 +99,13 @@ CASES = [
     Case("missing signature", changed("text.json"), status=401, signature="missing"),
     Case("forged signature", changed("text.json"), status=403, signature="forged"),
     Case("invalid JSON", b'{"object": "whatsapp_business_account", "entry": [', status=400),
+    Case("deeply nested JSON", DEEP_ARRAY, status=400),
+    Case("deeply nested object in a field", with_raw(payload("whatsapp", "text.json"), TEXT_BODY, DEEP_OBJECT),
+         status=400),
+    Case("lone surrogate in the text", with_raw(payload("whatsapp", "text.json"), TEXT_BODY, LONE_SURROGATE),
+         status=400),
+    Case("lone surrogate in from", with_raw(payload("whatsapp", "text.json"), SENDER, LONE_SURROGATE),
+         status=400),
     Case("not a WhatsApp webhook", payload("whatsapp", "wrong_object.json"), status=400),
     Case("messages without phone_number_id", payload("whatsapp", "no_phone_number_id.json"), status=400),
     Case("message without from", payload("whatsapp", "no_from.json"), status=400),
@@ -331,6 +342,10 @@ def test_a_reply_without_a_business_number_is_not_sent(caplog) -> None:
     caplog.set_level(logging.INFO)
     assert channel().render(Outbound("whatsapp", USER, "hi")) == []
     assert "reply_unroutable" in caplog.text
+
+
+def test_a_field_of_another_type_is_refused_or_ignored() -> None:
+    assert parse_failures(channel()) == []
 
 
 @pytest.mark.parametrize("seed", [1, 2])
