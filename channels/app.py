@@ -44,6 +44,7 @@ def build_app(gateway: Gateway) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.cleanup_ctx.append(_running)
+    app.on_shutdown.append(_stopping)
     return app
 
 
@@ -55,6 +56,14 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await gateway.stop()
+
+
+async def _stopping(app: object) -> None:
+    """SIGTERM: the gateway stops taking work and drains (bounded) before aiohttp waits for the
+    app's tasks and closes its connections, then ``_running`` closes the rest. (``object``: the
+    type both aiohttp 3.9's and 3.14's annotations of on_shutdown accept.)"""
+    assert isinstance(app, web.Application)
+    await app[GATEWAY_KEY].shutdown()
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -81,10 +90,15 @@ def gateway_from_env(env: Mapping[str, str] | None = None) -> Gateway:
     return Gateway(settings, build_channels(settings, env))
 
 
+HANDLERS_GRACE = 1.0  # seconds, after the gateway's drain: a web chat POST is released by the drain
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the gateway in the foreground (``rights gateway``); a ConfigError is the caller's to show."""
     gateway = gateway_from_env()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # The gateway's own drain (GATEWAY_SHUTDOWN_SECONDS) runs first, in on_shutdown; aiohttp then
+    # gives requests still open HANDLERS_GRACE (its default, 60 s, outlasts any supervisor's stop).
     web.run_app(build_app(gateway), host=gateway.settings.host, port=gateway.settings.port, print=None,
-                access_log_class=QuietAccessLogger)
+                access_log_class=QuietAccessLogger, shutdown_timeout=HANDLERS_GRACE)
     return 0

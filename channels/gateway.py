@@ -8,6 +8,16 @@
 
 The HTTP side (webhooks, web chat, console, /healthz, /metrics) is composed in channels.app.
 
+Several gateway processes may share the database (a restart overlapping the old process, two
+instances): a worker claims a message or reply before working on it (channels.store: owner and
+lease), a lease loop renews the claims of what is in flight every third of GATEWAY_LEASE_SECONDS,
+and a claim its process stopped renewing (killed) lapses after the lease. The inbox serves the
+channels in turn and caps the workers one channel holds while another has work (store.fair_share).
+
+Stopping (SIGTERM): ``shutdown`` stops taking work at once, lets what is in flight finish for up
+to GATEWAY_SHUTDOWN_SECONDS, cancels the rest and releases every claim, so that the next start
+takes it at once; ``stop`` then closes the client session and the stores.
+
 Every background loop runs under a supervisor (channels.supervision) that logs an error, waits and
 starts the loop again, and /healthz turns red while one is down. A message or reply that fails
 for a reason other than Rasa or the platform being unavailable (it cannot be opened, a bug) is
@@ -25,8 +35,10 @@ import functools
 import json
 import logging
 import re
+import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -35,12 +47,13 @@ import aiohttp
 from channels import directives, rasa
 from channels.base import Channel, transport_failure
 from channels.cases import Case, CaseError, CaseStore
+from channels.errors import SealError
 from channels.keys import Keys
 from channels.models import ApiCall, Inbound, Outbound, SendResult
 from channels.observability import Metrics, failure, log_event, short
 from channels.retention import Retention
 from channels.settings import Settings
-from channels.store import GatewayStore, InboxRow, OutboxRow
+from channels.store import GatewayStore, InboxRow, LeaseLost, OutboxRow
 from channels.supervision import LoopState, start
 from channels.tracker import TrackerEvents
 
@@ -48,9 +61,13 @@ T = TypeVar("T")
 MEDIA_INTENT = "/media_received"
 OPTION = re.compile(r"\d{1,2}")
 WORKERS = 8
+# While another channel has work, one channel holds at most this many workers (a web chat flood).
+CHANNEL_CAP = WORKERS // 2
 MAX_BACKOFF = 300.0
 # A message or reply that fails this many times (other than Rasa or the platform being down) is parked.
 PARK_AFTER = 5
+# Seconds that cancelled work, and each cleanup step, get once the shutdown time is over.
+CLEANUP_SECONDS = 1.0
 
 
 def backoff(attempts: int) -> float:
@@ -73,12 +90,16 @@ class Gateway:
         self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-db")
         self._wake_inbox = asyncio.Event()
         self._wake_outbox = asyncio.Event()
-        self._busy_in: set[str] = set()
-        self._busy_out: set[str] = set()
+        # this gateway's claims in the shared database: a new ID for every process (and object)
+        self.owner = secrets.token_hex(8)
+        # what the workers hold, by conversation: one message (one reply) per conversation at a time
+        self._busy_in: dict[str, InboxRow] = {}
+        self._busy_out: dict[str, OutboxRow] = {}
         self._processed: dict[int, asyncio.Future[None]] = {}
         self.retention = Retention(self.store, self.cases, self.tracker, self.db, settings.retention_days, clock)
-        self.loops = {name: LoopState(name) for name in ("inbox", "outbox", "retention")}
+        self.loops = {name: LoopState(name) for name in ("inbox", "outbox", "retention", "leases")}
         self._inflight: set[asyncio.Task[None]] = set()
+        self._shutdown: asyncio.Task[None] | None = None
 
     # plumbing
 
@@ -90,26 +111,61 @@ class Gateway:
     async def start(self) -> None:
         """Open the HTTP client session and start the supervised loops (the app does this on startup)."""
         self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-        bodies = {"inbox": self._inbox_loop, "outbox": self._outbox_loop, "retention": self.retention.loop}
+        bodies = {"inbox": self._inbox_loop, "outbox": self._outbox_loop, "retention": self.retention.loop,
+                  "leases": self._lease_loop}
         for name, body in bodies.items():
             start(self.loops[name], body, self.metrics.loop_restarts)
         log_event("gateway_started", channels=sorted(self.channels))
 
-    async def stop(self) -> None:
-        """Stop the loops and what is in flight, then close the session and the stores."""
-        tasks = [*(s.task for s in self.loops.values() if s.task is not None), *self._inflight]
-        for task in tasks:
+    async def shutdown(self) -> None:
+        """Stop taking work at once, let what is in flight finish for up to GATEWAY_SHUTDOWN_SECONDS,
+        then cancel what is left and release every claim (the app calls this first on SIGTERM,
+        before aiohttp waits for its tasks). Calling it again waits for the first call."""
+        if self._shutdown is None:
+            self._shutdown = asyncio.ensure_future(self._drain())
+        await asyncio.shield(self._shutdown)
+
+    async def _drain(self) -> None:
+        began = time.monotonic()
+        takers = [self.loops[name] for name in ("inbox", "outbox", "retention")]
+        for state in takers:
+            state.stop()
+        await _ended([s.task for s in takers if s.task is not None], CLEANUP_SECONDS)
+        in_flight = set(self._inflight)
+        if in_flight:
+            await asyncio.wait(in_flight, timeout=self.settings.shutdown_seconds)
+        cut = set(self._inflight)
+        for task in cut:
             task.cancel()
-        for outcome in await asyncio.gather(*tasks, return_exceptions=True):
-            if isinstance(outcome, Exception):  # raised before it could be cancelled
-                log_event("task_failed", logging.ERROR, **failure(outcome))
+        await _ended(cut, CLEANUP_SECONDS)
+        self.loops["leases"].stop()
+        await _ended([t for t in (self.loops["leases"].task,) if t is not None], CLEANUP_SECONDS)
+        released: int | str = "unknown"
+        try:
+            released = await asyncio.wait_for(self.db(self.store.release_all, self.owner), CLEANUP_SECONDS * 5)
+        except Exception as exc:  # the claims lapse on their own after the lease
+            log_event("claims_not_released", logging.ERROR, **failure(exc))
+        for future in self._processed.values():  # the web chat's waiting POSTs answer "pending"
+            if not future.done():
+                future.set_result(None)
+        log_event("gateway_drained", finished=len(in_flight) - len(cut), cut=len(cut), released=released,
+                  seconds=round(time.monotonic() - began, 2))
+
+    async def stop(self) -> None:
+        """Shut down (if the app has not), then close the session and the stores; every step is
+        bounded, so that the process exits even when the database hangs."""
+        began = time.monotonic()
+        await self.shutdown()
         if self.session is not None:
             await self.session.close()
-        await self.db(self.store.close)
-        await self.db(self.cases.close)
-        if self.tracker is not None:
-            await self.db(self.tracker.close)
-        self._db_thread.shutdown(wait=True)  # nothing is left to wait for
+        closes = [self.store.close, self.cases.close] + ([self.tracker.close] if self.tracker is not None else [])
+        for close in closes:
+            try:
+                await asyncio.wait_for(self.db(close), CLEANUP_SECONDS * 5)
+            except Exception as exc:
+                log_event("store_not_closed", logging.ERROR, **failure(exc))
+        self._db_thread.shutdown(wait=False, cancel_futures=True)
+        log_event("gateway_stopped", seconds=round(time.monotonic() - began, 2))
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -161,27 +217,48 @@ class Gateway:
             self._processed.pop(row_id, None)
 
     async def _inbox_loop(self, state: LoopState) -> None:
-        while True:
-            rows = await self.db(self.store.due_inbox, self.clock(), set(self._busy_in),
-                                 WORKERS - len(self._busy_in))
-            for row in rows:
-                self._busy_in.add(row.conversation)
-                self._spawn(self._process(row))
+        while not state.stopping:
+            free = WORKERS - len(self._busy_in)
+            if free > 0:
+                now = self.clock()
+                rows = await self.db(self.store.claim_inbox, self.owner, now, now + self.settings.lease_seconds,
+                                     free, _per_channel(self._busy_in), CHANNEL_CAP)
+                for row in rows:
+                    self._busy_in[row.conversation] = row
+                    self._spawn(self._process(row))
             next_due = await self.db(self.store.next_inbox_time)
             state.beat()
             await self._sleep(self._wake_inbox, next_due)
 
+    async def _lease_loop(self, state: LoopState) -> None:
+        """Renew the claims on what the workers hold, every third of the lease."""
+        while not state.stopping:
+            await asyncio.sleep(self.settings.lease_seconds / 3)
+            inbox = [row.id for row in self._busy_in.values()]
+            outbox = [row.id for row in self._busy_out.values()]
+            if inbox or outbox:
+                await self.db(self.store.renew, self.owner, self.clock() + self.settings.lease_seconds,
+                              inbox, outbox)
+            state.beat()
+
     async def _process(self, row: InboxRow) -> None:
         try:
             await self._answer(row)
+        except LeaseLost:
+            self._lease_lost("inbox", row.channel, row.conversation)
         except Exception as exc:
             await self._failed("inbox", row.id, row.channel, row.conversation, row.failures, exc)
         finally:
-            self._busy_in.discard(row.conversation)
+            self._busy_in.pop(row.conversation, None)
             self._wake_inbox.set()
             future = self._processed.get(row.id)
             if future is not None and not future.done():
                 future.set_result(None)
+
+    def _lease_lost(self, queue: str, channel: str, conversation: str) -> None:
+        """Another gateway took a row this one held too long without renewing (its database
+        thread stalled for a whole lease): this one's result is dropped, the other's stands."""
+        log_event("lease_lost", logging.WARNING, queue=queue, channel=channel, conversation=short(conversation))
 
     async def _failed(self, queue: str, row_id: int, channel: str, conversation: str, failures: int,
                       exc: Exception) -> None:
@@ -195,11 +272,14 @@ class Gateway:
         wait = backoff(failures)
         record = self.store.fail_inbox if queue == "inbox" else self.store.fail_outbox
         try:
-            parked = await self.db(record, row_id, fields["error"], self.clock(), self.clock() + wait, PARK_AFTER)
+            parked = await self.db(record, row_id, fields["error"], self.clock(), self.clock() + wait, PARK_AFTER,
+                                   self.owner)
         except Exception as again:
             log_event("failure_not_recorded", logging.ERROR, queue=queue, channel=channel,
                       conversation=short(conversation), first=fields["error"], **failure(again))
             await asyncio.sleep(wait)
+            with contextlib.suppress(Exception):  # else the claim lapses after the lease
+                await self.db(self.store.release, queue, row_id, self.owner)
             return
         if parked:
             self.metrics.parked.labels(queue, channel).inc()
@@ -212,7 +292,7 @@ class Gateway:
         message = Inbound(**self.keys.open(row.envelope))
         channel = self.channels.get(message.channel)
         if channel is None:  # a channel switched off while its messages waited
-            await self.db(self.store.complete_inbox, row.id, [], [], self.clock())
+            await self.db(self.store.complete_inbox, row.id, [], [], self.clock(), None, self.owner)
             log_event("channel_disabled", logging.WARNING, channel=message.channel)
             return
         text = MEDIA_INTENT if message.kind == "media" else message.text
@@ -225,7 +305,7 @@ class Gateway:
         if case is not None:
             await self.db(self.cases.append, case.id, "person", _readable(message))
             if case.status == "claimed":  # a person from the hotline has it: the bot stays silent
-                await self.db(self.store.complete_inbox, row.id, [], [], self.clock())
+                await self.db(self.store.complete_inbox, row.id, [], [], self.clock(), None, self.owner)
                 log_event("held_for_operator", channel=message.channel, conversation=short(row.conversation),
                           case=case.id)
                 return
@@ -236,7 +316,7 @@ class Gateway:
             self.metrics.rasa_failures.inc()
             log_event("rasa_unavailable", logging.WARNING, conversation=short(row.conversation),
                       reason=str(exc), attempts=row.attempts + 1)
-            await self.db(self.store.retry_inbox, row.id, self.clock() + backoff(row.attempts))
+            await self.db(self.store.retry_inbox, row.id, self.clock() + backoff(row.attempts), self.owner)
             return
         outbound = rasa.to_outbound(replies, message.channel, message.user_id, message.reply_to)
         found = directives.parse(replies)
@@ -255,7 +335,7 @@ class Gateway:
                       inbox_row: int | None = None) -> None:
         """Queue replies to one conversation (and mark its inbound message done, atomically)."""
         calls: list[tuple[str, str, bytes]] = []
-        mailbox: list[tuple[str, str]] = []
+        mailbox: list[tuple[str, bytes]] = []
         options = None
         if channel.numbered:  # the numbers a person may answer with are the latest message's
             with_buttons = [message for message in outbound if message.buttons]
@@ -263,12 +343,23 @@ class Gateway:
         for message in outbound:
             for call in channel.render(message):
                 if channel.mailbox:
-                    mailbox.append((conversation, _json(call.json)))
+                    mailbox.append((conversation, self.keys.seal(call.json or {})))
                 else:
                     calls.append((conversation, channel.name, self.keys.seal(call.to_dict())))
-        await self.db(self.store.complete_inbox, inbox_row, calls, mailbox, self.clock(), options)
+        await self.db(self.store.complete_inbox, inbox_row, calls, mailbox, self.clock(), options, self.owner)
         if calls:
             self._wake_outbox.set()
+
+    async def mailbox(self, conversation: str, after: int) -> list[tuple[int, dict[str, Any]]]:
+        """A web chat's replies after ``after``, opened (rows an older gateway kept in clear still read;
+        one that cannot be opened, sealed under another GATEWAY_SECRET, is left out)."""
+        opened: list[tuple[int, dict[str, Any]]] = []
+        for row_id, message in await self.db(self.store.mailbox_after, conversation, after):
+            try:
+                opened.append((row_id, self.keys.open(message) if isinstance(message, bytes) else json.loads(message)))
+            except (SealError, ValueError) as exc:
+                log_event("mailbox_unreadable", logging.WARNING, conversation=short(conversation), **failure(exc))
+        return opened
 
     # hotline cases and operators' replies
 
@@ -296,12 +387,15 @@ class Gateway:
     # outbound
 
     async def _outbox_loop(self, state: LoopState) -> None:
-        while True:
-            rows = await self.db(self.store.due_outbox, self.clock(), set(self._busy_out),
-                                 WORKERS - len(self._busy_out))
-            for row in rows:
-                self._busy_out.add(row.conversation)
-                self._spawn(self._send(row))
+        while not state.stopping:
+            free = WORKERS - len(self._busy_out)
+            if free > 0:
+                now = self.clock()
+                rows = await self.db(self.store.claim_outbox, self.owner, now, now + self.settings.lease_seconds,
+                                     free, _per_channel(self._busy_out), CHANNEL_CAP)
+                for row in rows:
+                    self._busy_out[row.conversation] = row
+                    self._spawn(self._send(row))
             self.metrics.backlog.set(await self.db(self.store.backlog))
             next_due = await self.db(self.store.next_outbox_time)
             state.beat()
@@ -314,7 +408,7 @@ class Gateway:
             except Exception as exc:  # not the platform's answer: the call cannot be made or settled
                 await self._failed("outbox", row.id, row.channel, row.conversation, row.failures, exc)
         finally:
-            self._busy_out.discard(row.conversation)
+            self._busy_out.pop(row.conversation, None)
             self._wake_outbox.set()
 
     async def _call(self, row: OutboxRow) -> SendResult:
@@ -349,14 +443,19 @@ class Gateway:
                       **where)
             return
         wait = result.retry_after if result.retry_after else backoff(row.attempts)
-        await self.db(self.store.reschedule, row.id, now + wait, result.reason)
+        await self.db(self.store.reschedule, row.id, now + wait, result.reason, self.owner)
         self.metrics.failures.labels(row.channel, "retry").inc()
         log_event("reply_retry", logging.WARNING, reason=result.reason, wait=round(wait, 2), **where)
 
     async def _sleep(self, event: asyncio.Event, next_due: float | None) -> None:
+        """Until ``event`` is set or the next row is due (a second at most). Not wait_for: on
+        Python 3.10 it drops a cancel that arrives as the event is set (report run H)."""
         timeout = 1.0 if next_due is None else min(1.0, max(0.01, next_due - self.clock()))
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
+        waiter = asyncio.ensure_future(event.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=timeout)
+        finally:
+            waiter.cancel()
         event.clear()
 
     # operations
@@ -390,12 +489,22 @@ class Gateway:
         return self.metrics.render()
 
 
+def _per_channel(busy: dict[str, InboxRow] | dict[str, OutboxRow]) -> dict[str, int]:
+    """How many workers each channel holds."""
+    return dict(Counter(row.channel for row in busy.values()))
+
+
+async def _ended(tasks: Iterable[asyncio.Future[Any]], timeout: float) -> None:
+    """Wait for cancelled tasks to end, for ``timeout`` at most (what they raised is logged by
+    their supervisor or by Gateway._finished)."""
+    pending = set(tasks)
+    if pending:
+        await asyncio.wait(pending, timeout=timeout)
+
+
 def _readable(message: Inbound) -> str:
     """The person's message as the operator's transcript shows it."""
     if message.kind == "media":
         return "[a photo, voice note or file, not kept]"
     return message.text
 
-
-def _json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False)

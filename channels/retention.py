@@ -59,7 +59,7 @@ class Retention:
 
     async def loop(self, state: LoopState) -> None:
         """Purge now and then every PURGE_EVERY seconds (run under the gateway's supervisor)."""
-        while True:
+        while not state.stopping:
             removed = await self.purge()
             if any(removed.values()):
                 log_event("retention_purge", **removed)

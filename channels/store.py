@@ -4,20 +4,33 @@ web chat's mailbox.
 Nothing here is in clear that could identify a person: conversations are keyed by pseudonym,
 message IDs by a keyed hash, and the few things that must be kept to reply (the inbound message
 until it is processed, the API call until it is delivered, the address while the conversation
-is recent) are sealed with the gateway's key. Methods are synchronous and short; the gateway
-runs them on one worker thread so that the event loop never blocks on the disk.
+is recent, the web chat's replies until the page has read them) are sealed with the gateway's
+key. The file is readable by its owner only and deleted rows are overwritten (secure_delete).
+Methods are synchronous and short; the gateway runs them on one worker thread so that the event
+loop never blocks on the disk.
+
+Several gateway processes may share the file (a restart that overlaps the old process, a second
+instance). A message or reply is worked on only by the process that claimed it: ``claim_inbox``
+and ``claim_outbox`` set ``owner`` and ``lease_until`` in one write transaction, the owner renews
+the claim while it works and gives it up when it is done or stops; a claim that is not renewed
+(its process was killed) lapses after the lease, and another process takes the row then.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
+
+from channels.errors import ChannelError
 
 SCHEMA = """
 PRAGMA journal_mode = WAL;
@@ -34,7 +47,9 @@ CREATE TABLE IF NOT EXISTS inbox (
     expires REAL NOT NULL,             -- when the deduplication record may go
     failures INTEGER NOT NULL DEFAULT 0,     -- tries that failed for any other reason
     last_error TEXT NOT NULL DEFAULT '',     -- the exception class of the last failure, never text
-    parked REAL                        -- when it was set aside as failed
+    parked REAL,                       -- when it was set aside as failed
+    owner TEXT,                        -- the gateway process working on it, if any
+    lease_until REAL                   -- ... until then, unless it renews its claim
 );
 CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (status, conversation, id);
 CREATE INDEX IF NOT EXISTS inbox_expires ON inbox (expires);
@@ -49,7 +64,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     last_error TEXT NOT NULL DEFAULT '',
     status TEXT NOT NULL DEFAULT 'pending',  -- pending, failed (parked); delivered rows are deleted
     failures INTEGER NOT NULL DEFAULT 0,     -- tries that failed inside the gateway
-    parked REAL
+    parked REAL,
+    owner TEXT,                        -- as in the inbox
+    lease_until REAL
 );
 CREATE INDEX IF NOT EXISTS outbox_conversation ON outbox (conversation, id);
 CREATE TABLE IF NOT EXISTS contacts (
@@ -61,7 +78,7 @@ CREATE TABLE IF NOT EXISTS contacts (
 CREATE TABLE IF NOT EXISTS mailbox (
     id INTEGER PRIMARY KEY,
     conversation TEXT NOT NULL,
-    message TEXT NOT NULL,             -- a bot or operator reply for the web chat, as JSON
+    message BLOB NOT NULL,             -- a bot or operator reply for the web chat, sealed
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS mailbox_conversation ON mailbox (conversation, id);
@@ -75,15 +92,59 @@ CREATE TABLE IF NOT EXISTS options (
 # (SQLite's CREATE TABLE IF NOT EXISTS leaves an existing table as it is).
 ADDED_COLUMNS = {
     "inbox": (("failures", "INTEGER NOT NULL DEFAULT 0"), ("last_error", "TEXT NOT NULL DEFAULT ''"),
-              ("parked", "REAL")),
+              ("parked", "REAL"), ("owner", "TEXT"), ("lease_until", "REAL")),
     "outbox": (("status", "TEXT NOT NULL DEFAULT 'pending'"), ("failures", "INTEGER NOT NULL DEFAULT 0"),
-               ("parked", "REAL")),
+               ("parked", "REAL"), ("owner", "TEXT"), ("lease_until", "REAL")),
 }
 # Indexes on added columns: made once the columns exist.
 LATE_INDEXES = "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status, conversation, id);"
 
 TABLES = ("inbox", "outbox", "contacts", "mailbox", "options")
 QUEUES = ("inbox", "outbox")
+# What a claim reads of a queue: the oldest pending row of every conversation, and who holds it.
+HEADS = ("SELECT {columns}, next_attempt, owner, lease_until FROM {table} WHERE id IN"
+         " (SELECT MIN(id) FROM {table} WHERE status = 'pending' GROUP BY conversation) ORDER BY id")
+
+
+class LeaseLost(ChannelError):
+    """This gateway's claim on a row lapsed (it did not renew it in time) and the row was taken
+    or finished by another: what this gateway did with it is not recorded, so nothing is sent twice."""
+
+
+class Queued(Protocol):
+    @property
+    def channel(self) -> str: ...
+
+
+Q = TypeVar("Q", bound=Queued)
+
+
+def fair_share(due: Sequence[Q], limit: int, held: Mapping[str, int], cap: int | None) -> list[Q]:
+    """Up to ``limit`` of ``due`` (oldest first), taken in rounds across channels: each round takes
+    the oldest waiting row of every channel, the channel whose row has waited longest first.
+
+    ``held`` is how many workers each channel holds already. While another channel has work (a
+    due row, or a worker), a channel holds at most ``cap`` workers: a flood on one channel (the
+    web chat needs no credential) leaves the others a worker within one round. Alone, a channel
+    may use them all."""
+    queues: dict[str, deque[Q]] = {}
+    for row in due:
+        queues.setdefault(row.channel, deque()).append(row)
+    holding = Counter(held)
+    taken: list[Q] = []
+    while queues and len(taken) < limit:
+        for channel in list(queues):
+            if len(taken) == limit:
+                break
+            others = len(queues) > 1 or any(n for name, n in holding.items() if name != channel)
+            if cap is not None and others and holding[channel] >= cap:
+                del queues[channel]
+                continue
+            taken.append(queues[channel].popleft())
+            holding[channel] += 1
+            if not queues[channel]:
+                del queues[channel]
+    return taken
 
 
 @dataclass(frozen=True)
@@ -106,6 +167,17 @@ class OutboxRow:
     attempts: int
     created: float
     failures: int = 0
+
+
+@dataclass(frozen=True)
+class _Head:
+    """A queue row as fair_share sees it: its channel is the third column (after id, conversation)."""
+
+    row: tuple[Any, ...]
+
+    @property
+    def channel(self) -> str:
+        return str(self.row[2])
 
 
 @dataclass(frozen=True)
@@ -133,13 +205,26 @@ class ParkedRow:
     reason: str
 
 
+def private_file(path: Path) -> None:
+    """Create ``path`` readable and writable by its owner only, or take group and other rights
+    away from a file an older gateway made under a looser umask (with its -wal and -shm). SQLite
+    gives the -wal and -shm files it creates the database file's mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if file.exists() and stat.S_IMODE(file.stat().st_mode) & 0o077:
+            file.chmod(0o600)
+
+
 class GatewayStore:
     def __init__(self, path: Path | str) -> None:
         if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(path))
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
         with self._lock:
+            self._db.execute("PRAGMA secure_delete = ON")  # "delete my data" leaves no bytes behind
+            self._db.execute("PRAGMA synchronous = FULL")  # a message answered 200 survives a power loss
             self._db.executescript(SCHEMA)
         self._add_columns()
 
@@ -187,24 +272,56 @@ class GatewayStore:
             (key, conversation, channel, envelope, now, now, expires))])
         return cursor.lastrowid if cursor.rowcount == 1 else None
 
-    def due_inbox(self, now: float, busy: Iterable[str], limit: int) -> list[InboxRow]:
-        """The oldest pending message of each conversation that is due and not being processed."""
-        rows = self._query(
-            "SELECT id, conversation, channel, envelope, attempts, received, failures, next_attempt FROM inbox"
-            " WHERE id IN (SELECT MIN(id) FROM inbox WHERE status = 'pending' GROUP BY conversation)"
-            " ORDER BY id")
-        skip = set(busy)
-        due = [InboxRow(*row[:7]) for row in rows if row[7] <= now and row[1] not in skip]
-        return due[:limit]
+    def claim_inbox(self, owner: str, now: float, until: float, limit: int,
+                    held: Mapping[str, int] | None = None, cap: int | None = None) -> list[InboxRow]:
+        """Claim for ``owner`` until ``until`` the oldest pending message of up to ``limit``
+        conversations, shared fairly across channels (``fair_share``). A conversation whose oldest
+        message someone holds is skipped whole, so its messages go to Rasa one at a time, in order."""
+        columns = "id, conversation, channel, envelope, attempts, received, failures"
+        rows = self._claim("inbox", columns, owner, now, until, limit, held or {}, cap)
+        return [InboxRow(*row) for row in rows]
+
+    def _claim(self, table: str, columns: str, owner: str, now: float, until: float, limit: int,
+               held: Mapping[str, int], cap: int | None) -> list[tuple[Any, ...]]:
+        assert table in QUEUES
+        with self._transaction() as db:  # BEGIN IMMEDIATE: one gateway claims at a time
+            heads = db.execute(HEADS.format(columns=columns, table=table)).fetchall()
+            width = len(heads[0]) - 3 if heads else 0
+            due = [_Head(row[:width]) for row in heads
+                   if row[width] <= now and (row[width + 1] is None or row[width + 2] < now)]
+            taken = [head.row for head in fair_share(due, limit, held, cap)]
+            for row in taken:
+                db.execute(f"UPDATE {table} SET owner = ?, lease_until = ? WHERE id = ?",  # noqa: S608
+                           (owner, until, row[0]))
+            return taken
+
+    def renew(self, owner: str, until: float, inbox: Iterable[int], outbox: Iterable[int]) -> int:
+        """Extend ``owner``'s claims on these rows to ``until``; how many it still held."""
+        statements = [(f"UPDATE {table} SET lease_until = ? WHERE id = ? AND owner = ?",  # noqa: S608
+                       (until, row_id, owner)) for table, ids in (("inbox", inbox), ("outbox", outbox))
+                      for row_id in ids]
+        return sum(cursor.rowcount for cursor in self._tx(statements)) if statements else 0
+
+    def release(self, queue: str, row_id: int, owner: str) -> None:
+        """Give up ``owner``'s claim on one row (another worker may take it at once)."""
+        assert queue in QUEUES
+        self._tx([(f"UPDATE {queue} SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ?",  # noqa: S608
+                   (row_id, owner))])
+
+    def release_all(self, owner: str) -> int:
+        """Give up every claim ``owner`` holds (a gateway that stops); how many there were."""
+        cursors = self._tx([(f"UPDATE {table} SET owner = NULL, lease_until = NULL WHERE owner = ?",  # noqa: S608
+                             (owner,)) for table in QUEUES])
+        return sum(cursor.rowcount for cursor in cursors)
 
     def complete_inbox(self, row_id: int | None, outbox: Sequence[tuple[str, str, bytes]],
-                       mailbox: Sequence[tuple[str, str]], now: float,
-                       options: tuple[str, list[str]] | None = None) -> None:
+                       mailbox: Sequence[tuple[str, bytes | str]], now: float,
+                       options: tuple[str, list[str]] | None = None, owner: str | None = None) -> None:
         """Mark a message processed and queue its replies, in one transaction: nothing is lost
-        or sent twice if the gateway stops in between."""
+        or sent twice if the gateway stops in between. The message must be held by ``owner``
+        (None: by nobody), else LeaseLost and nothing is written; a message deleted meanwhile
+        ("delete my data") still gets its replies (the confirmation)."""
         statements: list[tuple[str, Sequence[Any]]] = []
-        if row_id is not None:
-            statements.append(("UPDATE inbox SET status = 'done', envelope = NULL WHERE id = ?", (row_id,)))
         statements += [("INSERT INTO outbox (conversation, channel, call, next_attempt, created)"
                          " VALUES (?, ?, ?, ?, ?)", (conv, channel, call, now, now))
                        for conv, channel, call in outbox]
@@ -214,24 +331,35 @@ class GatewayStore:
             statements.append(("INSERT INTO options (conversation, payloads, created) VALUES (?, ?, ?)"
                                " ON CONFLICT(conversation) DO UPDATE SET payloads = excluded.payloads,"
                                " created = excluded.created", (options[0], json.dumps(options[1]), now)))
-        self._tx(statements)
+        with self._transaction() as db:
+            if row_id is not None:
+                found = db.execute("SELECT status, owner FROM inbox WHERE id = ?", (row_id,)).fetchone()
+                if found is not None and found != ("pending", owner):
+                    raise LeaseLost(f"message {row_id} is no longer this gateway's to finish")
+                db.execute("UPDATE inbox SET status = 'done', envelope = NULL, owner = NULL, lease_until = NULL"
+                           " WHERE id = ?", (row_id,))
+            for sql, args in statements:
+                db.execute(sql, args)
 
     def options(self, conversation: str) -> list[str]:
         rows = self._query("SELECT payloads FROM options WHERE conversation = ?", (conversation,))
         return list(json.loads(rows[0][0])) if rows else []
 
-    def retry_inbox(self, row_id: int, next_attempt: float) -> None:
-        self._tx([("UPDATE inbox SET attempts = attempts + 1, next_attempt = ? WHERE id = ?",
-                   (next_attempt, row_id))])
+    def retry_inbox(self, row_id: int, next_attempt: float, owner: str | None = None) -> None:
+        """Try a message again at ``next_attempt`` (Rasa was unavailable), giving up the claim."""
+        self._tx([("UPDATE inbox SET attempts = attempts + 1, next_attempt = ?, owner = NULL, lease_until = NULL"
+                   " WHERE id = ? AND owner IS ?", (next_attempt, row_id, owner))])
 
     def inbox_status(self, row_id: int) -> str | None:
         rows = self._query("SELECT status FROM inbox WHERE id = ?", (row_id,))
         return rows[0][0] if rows else None
 
-    def fail_inbox(self, row_id: int, reason: str, now: float, next_attempt: float, park_after: int) -> bool:
-        """Count a failed try at a message; after ``park_after`` of them, set it aside ('failed')
-        so that the conversation's later messages go ahead. True when it was set aside."""
-        return self._fail("inbox", row_id, reason, now, next_attempt, park_after)
+    def fail_inbox(self, row_id: int, reason: str, now: float, next_attempt: float, park_after: int,
+                   owner: str | None = None) -> bool:
+        """Count a failed try at a message held by ``owner`` and give up the claim; after
+        ``park_after`` of them, set it aside ('failed') so that the conversation's later messages
+        go ahead. True when it was set aside."""
+        return self._fail("inbox", row_id, reason, now, next_attempt, park_after, owner)
 
     def pending(self, channel: str, conversation: str | None = None) -> int:
         """Messages of a channel (of one conversation) still waiting for an answer: the web chat's cap."""
@@ -243,15 +371,12 @@ class GatewayStore:
 
     # outbox
 
-    def due_outbox(self, now: float, busy: Iterable[str], limit: int) -> list[OutboxRow]:
-        """The oldest queued call of each conversation, if due: replies keep their order."""
-        rows = self._query(
-            "SELECT id, conversation, channel, call, attempts, created, failures, next_attempt FROM outbox"
-            " WHERE id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' GROUP BY conversation)"
-            " ORDER BY id")
-        skip = set(busy)
-        due = [OutboxRow(*row[:7]) for row in rows if row[7] <= now and row[1] not in skip]
-        return due[:limit]
+    def claim_outbox(self, owner: str, now: float, until: float, limit: int,
+                     held: Mapping[str, int] | None = None, cap: int | None = None) -> list[OutboxRow]:
+        """As ``claim_inbox``, for queued API calls: replies keep their order per conversation."""
+        columns = "id, conversation, channel, call, attempts, created, failures"
+        rows = self._claim("outbox", columns, owner, now, until, limit, held or {}, cap)
+        return [OutboxRow(*row) for row in rows]
 
     def next_outbox_time(self) -> float | None:
         rows = self._query("SELECT MIN(next_attempt) FROM outbox WHERE status = 'pending'")
@@ -264,13 +389,15 @@ class GatewayStore:
     def delivered(self, row_id: int) -> None:
         self._tx([("DELETE FROM outbox WHERE id = ?", (row_id,))])
 
-    def reschedule(self, row_id: int, next_attempt: float, error: str) -> None:
-        self._tx([("UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ?"
-                   " WHERE id = ?", (next_attempt, error, row_id))])
+    def reschedule(self, row_id: int, next_attempt: float, error: str, owner: str | None = None) -> None:
+        """Send a reply again at ``next_attempt`` (the platform asked to retry), giving up the claim."""
+        self._tx([("UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ?, owner = NULL,"
+                   " lease_until = NULL WHERE id = ? AND owner IS ?", (next_attempt, error, row_id, owner))])
 
-    def fail_outbox(self, row_id: int, reason: str, now: float, next_attempt: float, park_after: int) -> bool:
+    def fail_outbox(self, row_id: int, reason: str, now: float, next_attempt: float, park_after: int,
+                    owner: str | None = None) -> bool:
         """As ``fail_inbox``, for a reply the gateway itself could not send (not a platform's refusal)."""
-        return self._fail("outbox", row_id, reason, now, next_attempt, park_after)
+        return self._fail("outbox", row_id, reason, now, next_attempt, park_after, owner)
 
     def backlog(self) -> int:
         """Replies waiting to be sent (parked ones are not waiting)."""
@@ -279,16 +406,16 @@ class GatewayStore:
     # failures and operations
 
     def _fail(self, table: str, row_id: int, reason: str, now: float, next_attempt: float,
-              park_after: int) -> bool:
+              park_after: int, owner: str | None) -> bool:
         assert table in QUEUES
         with self._transaction() as db:
-            row = db.execute(f"SELECT failures FROM {table} WHERE id = ? AND status = 'pending'",  # noqa: S608
-                             (row_id,)).fetchone()
-            if row is None:  # done, deleted ("delete my data") or parked in the meantime
+            row = db.execute(f"SELECT failures FROM {table} WHERE id = ? AND status = 'pending'"  # noqa: S608
+                             " AND owner IS ?", (row_id, owner)).fetchone()
+            if row is None:  # done, deleted ("delete my data"), parked or taken over in the meantime
                 return False
             park = row[0] + 1 >= park_after
             db.execute(f"UPDATE {table} SET failures = failures + 1, last_error = ?, next_attempt = ?,"  # noqa: S608
-                       " status = ?, parked = ? WHERE id = ?",
+                       " status = ?, parked = ?, owner = NULL, lease_until = NULL WHERE id = ?",
                        (reason[:100], next_attempt, "failed" if park else "pending", now if park else None,
                         row_id))
             return park
@@ -325,10 +452,12 @@ class GatewayStore:
 
     # web chat mailbox
 
-    def mailbox_after(self, conversation: str, after: int) -> list[tuple[int, dict[str, Any]]]:
+    def mailbox_after(self, conversation: str, after: int) -> list[tuple[int, bytes | str]]:
+        """A web chat's replies after ``after``, as stored: sealed (bytes), or JSON text in rows an
+        older gateway wrote (the gateway opens both: Gateway.mailbox)."""
         rows = self._query("SELECT id, message FROM mailbox WHERE conversation = ? AND id > ? ORDER BY id",
                            (conversation, after))
-        return [(row_id, json.loads(message)) for row_id, message in rows]
+        return [(row_id, message) for row_id, message in rows]
 
     # retention and deletion
 

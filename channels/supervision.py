@@ -6,6 +6,10 @@ error is logged (its class and line, never its message), the loop waits (0.5 s, 
 that went well, which is how /healthz tells a loop that recovered from one that keeps failing.
 A loop that raised once and went on is healthy; one that keeps failing for longer than the
 gateway's ``loop_down_after_seconds``, or whose task has ended, is not.
+
+``LoopState.stop`` ends a loop for good (the gateway stopping): the loop's task is cancelled, and
+the flag it sets is what the loop and its supervisor check, so that even a cancel lost inside a
+library call cannot keep the loop going.
 """
 
 from __future__ import annotations
@@ -39,6 +43,13 @@ class LoopState:
     failures: int = 0  # in a row
     failing_since: float | None = None  # time.monotonic() of the first of them
     error: str = ""
+    stopping: bool = False  # set by stop(): the loop starts no new round
+
+    def stop(self) -> None:
+        """End the loop: no new round starts, and the round under way is cancelled."""
+        self.stopping = True
+        if self.task is not None:
+            self.task.cancel()
 
     def beat(self) -> None:
         """A round went well: whatever failed before has recovered."""
@@ -76,7 +87,7 @@ def start(state: LoopState, body: Body, restarts: Counter | None = None) -> asyn
 
 async def supervise(state: LoopState, body: Body, restarts: Counter | None = None) -> None:
     """Run a background loop for as long as the gateway runs: when it raises, log, wait, restart."""
-    while True:
+    while not state.stopping:
         fields: dict[str, Any]
         try:
             await body(state)
@@ -85,6 +96,8 @@ async def supervise(state: LoopState, body: Body, restarts: Counter | None = Non
             raise
         except Exception as exc:
             fields = failure(exc)
+        if state.stopping:
+            return
         state.failed(fields["error"])
         delay = restart_delay(state.failures)
         if restarts is not None:

@@ -83,7 +83,7 @@ class WebChatRoutes:
 
     async def _mailbox(self, session: str, after: int) -> list[dict[str, Any]]:
         conversation = self.gateway.keys.pseudonym(WebChat.name, session)
-        rows = await self.gateway.db(self.gateway.store.mailbox_after, conversation, after)
+        rows = await self.gateway.mailbox(conversation, after)
         return [message_out(row_id, message) for row_id, message in rows]
 
     def _rejected(self, exc: Rejected) -> web.Response:

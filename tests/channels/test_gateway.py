@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 
 from channels import gateway as gateway_module
-from tests.channels.conftest import gateway_for, payload, serve, settle
+from channels.models import Inbound
+from tests.channels.conftest import METRICS_AUTH, gateway_for, payload, serve, settle
 from tests.channels.platforms.test_telegram import PATH, env, sign
 
 TEXT = payload("telegram", "text.json")
@@ -38,7 +40,7 @@ async def test_outage_then_recovery_loses_nothing_and_keeps_order(started, fake_
     delivered = [r.json()["text"] for r in fake_api.requests[4:]]
     assert delivered == ["reply 1", "reply 2", "reply 3"], "each reply once, in order, after the outage"
     assert [m["message"] for m in fake_rasa.received] == ["question 0", "question 1", "question 2"]
-    metrics = (await (await client.get("/metrics")).text())
+    metrics = (await (await client.get("/metrics", headers=METRICS_AUTH)).text())
     assert 'gateway_send_failures_total{channel="telegram",outcome="retry"} 4.0' in metrics
     assert 'gateway_messages_out_total{channel="telegram"} 3.0' in metrics
 
@@ -74,7 +76,7 @@ async def test_rasa_down_then_up_the_message_waits_in_the_inbox(started, fake_ap
     (request,) = await fake_api.wait_for(1)
     assert request.json()["text"] == "reply 1"
     assert len(fake_rasa.received) == 1
-    assert "gateway_rasa_failures_total 2.0" in await (await client.get("/metrics")).text()
+    assert "gateway_rasa_failures_total 2.0" in await (await client.get("/metrics", headers=METRICS_AUTH)).text()
 
 
 async def test_one_conversation_is_answered_in_order(started, fake_api, fake_rasa) -> None:
@@ -89,18 +91,43 @@ async def test_one_conversation_is_answered_in_order(started, fake_api, fake_ras
 
 async def test_healthz_and_metrics(started, fake_api, fake_rasa) -> None:
     client = await started(env(fake_api.url))
-    health = await (await client.get("/healthz")).json()
+    health = await (await client.get("/healthz", headers=METRICS_AUTH)).json()
     assert health == {"status": "ok", "problems": [], "channels": ["telegram"], "inbox": 0, "outbox": 0,
                       "parked": {"inbox": 0, "outbox": 0},
-                      "loops": {"inbox": "running", "outbox": "running", "retention": "running"}}
+                      "loops": {"inbox": "running", "outbox": "running", "retention": "running",
+                                "leases": "running"}}
     await client.post(PATH, data=TEXT, headers=sign(b"", "valid"))
     await client.post(PATH, data=TEXT, headers=sign(b"", "valid"))
     await client.post(PATH, data=TEXT, headers=sign(b"", "forged"))
     await settle(client)
-    text = await (await client.get("/metrics")).text()
+    text = await (await client.get("/metrics", headers=METRICS_AUTH)).text()
     assert 'gateway_messages_in_total{channel="telegram"} 1.0' in text
     assert 'gateway_duplicates_total{channel="telegram"} 1.0' in text
     assert 'gateway_rejected_total{channel="telegram",status="401"} 1.0' in text
     assert 'gateway_reply_seconds_count{channel="telegram"} 1.0' in text
 
 
+
+
+async def test_web_chat_replies_are_sealed_at_rest_and_older_clear_ones_still_read(tmp_path, fake_rasa) -> None:
+    reply = "PRIVATE-REPLY-7731: the shelter on 5th street"
+    fake_rasa.reply = lambda body: [{"recipient_id": body["sender"], "text": reply,
+                                     "buttons": [{"title": "Yes", "payload": "/affirm"}]}]
+    gateway = gateway_for(tmp_path, fake_rasa.url, WEBCHAT_ENABLED="true")
+    client = await serve(gateway)
+    session = "s3ss10n-0123456789abcdef"
+    conversation = gateway.keys.pseudonym("webchat", session)
+    try:
+        row = await gateway.accept(Inbound("webchat", "m1", session, "text", "where can I sleep tonight?"))
+        assert row is not None and await gateway.wait_processed(row, timeout=10)
+        older = json.dumps({"text": "written by an older gateway", "buttons": []})
+        await gateway.db(gateway.store.complete_inbox, None, [], [(conversation, older)], time.time())
+        messages = await gateway.mailbox(conversation, 0)
+        assert [message for _, message in messages] == [
+            {"text": reply, "buttons": [{"title": "Yes", "payload": "/affirm"}]},
+            {"text": "written by an older gateway", "buttons": []}]
+        assert await gateway.mailbox(conversation, messages[0][0]) == messages[1:]
+    finally:
+        await client.close()
+    for path in tmp_path.glob("gateway.sqlite3*"):  # the file, its -wal and -shm
+        assert reply.split(":")[0].encode() not in path.read_bytes(), f"the reply is in clear in {path.name}"

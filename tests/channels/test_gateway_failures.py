@@ -20,7 +20,7 @@ from channels import gateway as gateway_module
 from channels import retention, supervision
 from channels.gateway import PARK_AFTER, Gateway
 from channels.keys import Keys, Secret
-from tests.channels.conftest import assert_not_logged, gateway_of, settle
+from tests.channels.conftest import METRICS_AUTH, assert_not_logged, gateway_of, settle
 from tests.channels.platforms.test_telegram import PATH, USER, env, sign
 from tests.channels.test_gateway import update
 
@@ -55,7 +55,7 @@ async def _call(condition: Callable[[], Any]) -> Any:
 
 
 async def health(client: TestClient) -> tuple[int, dict[str, Any]]:
-    response = await client.get("/healthz")
+    response = await client.get("/healthz", headers=METRICS_AUTH)
     return response.status, await response.json()
 
 
@@ -111,7 +111,7 @@ async def test_a_message_that_cannot_be_opened_is_parked_and_the_next_one_answer
     (row,) = await gateway.db(gateway.store.parked)
     assert (row.queue, row.id, row.channel, row.failures, row.reason) == ("inbox", poison_id, "telegram",
                                                                           PARK_AFTER, "SealError")
-    metrics = await (await client.get("/metrics")).text()
+    metrics = await (await client.get("/metrics", headers=METRICS_AUTH)).text()
     assert 'gateway_parked_total{channel="telegram",queue="inbox"} 1.0' in metrics
     assert 'gateway_parked_rows{queue="inbox"} 1.0' in metrics
     assert f'gateway_processing_failures_total{{channel="telegram",queue="inbox"}} {PARK_AFTER}.0' in metrics
@@ -179,7 +179,7 @@ async def test_a_transient_database_error_restarts_the_inbox_loop(started, fake_
     caplog.set_level(logging.INFO)
     client = await started(env(fake_api.url))
     gateway = gateway_of(client)
-    real = gateway.store.due_inbox
+    real = gateway.store.claim_inbox
     failed: list[int] = []
 
     def flaky(*args: Any) -> Any:
@@ -188,14 +188,14 @@ async def test_a_transient_database_error_restarts_the_inbox_loop(started, fake_
             raise sqlite3.OperationalError("database is locked")
         return real(*args)
 
-    gateway.store.due_inbox = flaky  # type: ignore[method-assign]
+    gateway.store.claim_inbox = flaky  # type: ignore[method-assign]
     await client.post(PATH, data=update(4, "hello"), headers=sign(b"", "valid"))
     (request,) = await fake_api.wait_for(1)
     assert request.json()["text"] == "reply 1" and failed == [1]
     (event,) = events(caplog, "loop_failed")
     assert (event["loop"], event["error"], event["failures"]) == ("inbox", "OperationalError", 1)
     assert "database is locked" not in json.dumps(event), "the class, never the message"
-    assert 'gateway_loop_restarts_total{loop="inbox"} 1.0' in await (await client.get("/metrics")).text()
+    assert 'gateway_loop_restarts_total{loop="inbox"} 1.0' in await (await client.get("/metrics", headers=METRICS_AUTH)).text()
     await until(lambda: gateway.loops["inbox"].failures == 0)
     assert (await health(client))[0] == 200
 
@@ -205,7 +205,7 @@ async def test_every_loop_is_supervised(started, fake_api, fake_rasa, caplog, mo
     monkeypatch.setattr(retention, "PURGE_EVERY", 0.05)
     client = await started(env(fake_api.url))
     gateway = gateway_of(client)
-    broken = {"due_outbox": gateway.store.due_outbox, "purge": gateway.store.purge}
+    broken = {"claim_outbox": gateway.store.claim_outbox, "purge": gateway.store.purge}
     for name in broken:
         setattr(gateway.store, name, _raises(sqlite3.OperationalError("disk I/O error")))
     gateway._wake_outbox.set()
@@ -245,8 +245,8 @@ async def test_health_is_red_while_a_loop_keeps_failing_and_green_once_it_recove
         started, fake_api, fake_rasa) -> None:
     client = await started({**env(fake_api.url), "GATEWAY_LOOP_DOWN_AFTER_SECONDS": "0"})
     gateway = gateway_of(client)
-    real = gateway.store.due_inbox
-    gateway.store.due_inbox = _raises(sqlite3.OperationalError("database is locked"))  # type: ignore[method-assign]
+    real = gateway.store.claim_inbox
+    gateway.store.claim_inbox = _raises(sqlite3.OperationalError("database is locked"))  # type: ignore[method-assign]
     gateway._wake_inbox.set()
     await until(lambda: gateway.loops["inbox"].failures >= 1)
     status, report = await health(client)
@@ -254,7 +254,7 @@ async def test_health_is_red_while_a_loop_keeps_failing_and_green_once_it_recove
     assert report["loops"]["inbox"] == "restarting"
     assert any(p.startswith("the inbox loop keeps failing (OperationalError") for p in report["problems"])
 
-    gateway.store.due_inbox = real  # type: ignore[method-assign]
+    gateway.store.claim_inbox = real  # type: ignore[method-assign]
     await until(lambda: gateway.loops["inbox"].failures == 0)
     status, report = await health(client)
     assert (status, report["status"], report["problems"]) == (200, "ok", [])

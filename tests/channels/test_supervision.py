@@ -72,3 +72,23 @@ async def test_a_loop_that_keeps_failing_is_a_problem_after_the_threshold(monkey
 
 def test_a_loop_that_never_started_is_stopped() -> None:
     assert LoopState("retention").problem(60.0) == "the retention loop is not running"
+
+
+async def test_a_stopped_loop_ends_even_when_its_body_swallows_the_cancel() -> None:
+    rounds: list[int] = []
+
+    async def body(state: LoopState) -> None:
+        while not state.stopping:
+            rounds.append(1)
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:  # what asyncio.wait_for can do on Python 3.10
+                pass
+
+    state = LoopState("inbox")
+    task = start(state, body)
+    await soon(lambda: bool(rounds))
+    state.stop()
+    done, _ = await asyncio.wait({task}, timeout=2.0)
+    assert done == {task} and len(rounds) == 1, "not restarted, not another round"
+    assert state.status == "stopped"
