@@ -178,6 +178,8 @@ class SignInAttempt:
     operator_id: int | None
     password_hash: str
     retry_after: float = 0.0
+    # throttle key -> until when it is locked (the keys that refused this attempt)
+    locked: dict[str, float] = field(default_factory=dict)
     # throttle key -> (failures counted with this attempt, the lockout it set, the one it replaced)
     counted: dict[str, tuple[int, float, float]] = field(default_factory=dict)
 
@@ -294,11 +296,16 @@ class CaseStore:
             return self._begin_sign_in(username, address, limits, now)
 
     def _begin_sign_in(self, username: str, address: str, limits: SignInLimits, now: float) -> SignInAttempt:
+        keys = sorted(self.throttle_keys(username, address))
+        with self.engine.connect() as db:  # a lockout is found without writing anything
+            refused = self._locked(db.execute(sa.select(throttle).where(throttle.c.key.in_(keys))).all(), now)
+        if refused is not None:
+            return refused
         with self.engine.begin() as db:
-            rows = {key: self._held(db, key, now) for key in sorted(self._throttle_keys(username, address))}
-            locked_until = max(row.locked_until for row in rows.values())
-            if locked_until > now:
-                return SignInAttempt(username, None, "", retry_after=locked_until - now)
+            rows = {key: self._held(db, key, now) for key in keys}
+            refused = self._locked(list(rows.values()), now)  # locked since the look above
+            if refused is not None:
+                return refused
             counted = {}
             for key, row in rows.items():
                 failures = (0 if now - row.updated > FORGET_FAILURES else row.failures) + 1
@@ -320,7 +327,7 @@ class CaseStore:
         this failure started written to the audit log."""
         if attempt.retry_after > 0 or not attempt.counted:
             raise CaseError("this sign-in attempt was not counted: call begin_sign_in first")
-        (account,) = self._throttle_keys(attempt.username, "")
+        (account,) = self.throttle_keys(attempt.username, "")
         with self.engine.begin() as db:
             if not password_ok or attempt.operator_id is None:
                 locks = [self._lockout_text(key, attempt, failures, locked - now)
@@ -344,13 +351,22 @@ class CaseStore:
             self._audit(db, attempt.username, "sign_in", None, "", now)
             return token, OperatorSession(attempt.operator_id, attempt.username, csrf)
 
-    def _throttle_keys(self, username: str, address: str) -> list[str]:
+    def throttle_keys(self, username: str, address: str) -> list[str]:
         """The counters an attempt counts against: the account's, and the address's ("": none).
         Keyed hashes: a typed name may be a password typed into the wrong field, and an address is
-        personal data; neither can be recovered from them without GATEWAY_SECRET."""
+        personal data; neither can be recovered from them without GATEWAY_SECRET. (No database
+        call: the console also uses them to remember lockouts it has seen.)"""
         keys = self._need_keys("count sign-ins")
         found = [keys.pseudonym("console-account", username)]
         return [*found, keys.pseudonym("console-address", address)] if address else found
+
+    @staticmethod
+    def _locked(rows: list[Any], now: float) -> SignInAttempt | None:
+        """A refused attempt if any of these throttle rows is locked at ``now``."""
+        locked = {str(row.key): float(row.locked_until) for row in rows if row.locked_until > now}
+        if not locked:
+            return None
+        return SignInAttempt("", None, "", retry_after=max(locked.values()) - now, locked=locked)
 
     @staticmethod
     def _held(db: sa.engine.Connection, key: str, now: float) -> Any:

@@ -60,7 +60,7 @@ from channels.console.pages import (
     queue_page,
     try_again,
 )
-from channels.console.signin import Busy, PasswordChecks
+from channels.console.signin import Busy, Lockouts, PasswordChecks
 from channels.keys import equal
 from channels.limits import client_ip, ip_key, retry_after
 from channels.observability import log_event
@@ -125,6 +125,7 @@ class ConsoleRoutes:
         self.secure = settings.secure_cookies or settings.public_url.lower().startswith("https://")
         self.limits = SignInLimits(settings.signin_free_failures, settings.signin_lockout_seconds)
         self.checks = PasswordChecks()
+        self.lockouts = Lockouts()
         self.stylesheet_bytes = (resources.files("channels.console") / "static" / STYLESHEET).read_bytes()
 
     async def password_checks(self, app: web.Application) -> AsyncIterator[None]:
@@ -211,18 +212,17 @@ class ConsoleRoutes:
             log_event("console_sign_in_refused", logging.WARNING, reason="empty or too long")
             return self._login_page(request, "wrong username or password", username, 401)
         address = ip_key(client_ip(request, self.gateway.settings.trust_proxy))
+        keys = self.cases.throttle_keys(username, address)
+        now = self.gateway.clock()
+        wait = self.lockouts.wait(keys, now)  # a lockout seen before: not even a database call
+        if wait > 0:
+            return self._locked_out(request, username, now, wait)
         try:
             with self.checks.slot():
-                attempt = await self.gateway.db(self.cases.begin_sign_in, username, address, self.limits,
-                                                self.gateway.clock())
+                attempt = await self.gateway.db(self.cases.begin_sign_in, username, address, self.limits, now)
                 if attempt.retry_after > 0:
-                    log_event("console_sign_in_refused", logging.WARNING, reason="locked",
-                              seconds=round(attempt.retry_after))
-                    response = self._login_page(
-                        request, f"Too many failed sign-ins: {try_again(self.gateway.clock(), attempt.retry_after)}",
-                        username, 429)
-                    response.headers["Retry-After"] = retry_after(attempt.retry_after)
-                    return response
+                    self.lockouts.remember(attempt.locked)
+                    return self._locked_out(request, username, now, attempt.retry_after)
                 right = await self.checks.check(password, attempt.password_hash)
         except Busy:
             log_event("console_sign_in_refused", logging.WARNING, reason="busy")
@@ -231,10 +231,12 @@ class ConsoleRoutes:
             return response
         result = await self.gateway.db(self.cases.finish_sign_in, attempt, right, self.gateway.clock())
         if result is None:
+            locks = {key: until for key, (_, until, _) in attempt.counted.items() if until > 0}
+            self.lockouts.remember(locks)
             # no username in the log: people type their password into the wrong field
-            locks = any(until > 0 for _, until, _ in attempt.counted.values())
-            log_event("console_sign_in_refused", logging.WARNING, reason="wrong password", lockout=locks)
+            log_event("console_sign_in_refused", logging.WARNING, reason="wrong password", lockout=bool(locks))
             return self._login_page(request, "wrong username or password", username, 401)
+        self.lockouts.forget(attempt.counted)  # what this attempt locked while it was checked is lifted
         session_token, session = result
         log_event("console_sign_in", operator=session.username)
         response = web.HTTPSeeOther(QUEUE)
@@ -242,6 +244,13 @@ class ConsoleRoutes:
                             secure=self.secure, samesite="Strict")
         response.del_cookie(LOGIN_COOKIE, path=LOGIN)
         raise response
+
+    def _locked_out(self, request: web.Request, username: str, now: float, wait: float) -> web.Response:
+        """429 during a lockout: when to try again, in the page and in Retry-After."""
+        log_event("console_sign_in_refused", logging.WARNING, reason="locked", seconds=round(wait))
+        response = self._login_page(request, f"Too many failed sign-ins: {try_again(now, wait)}", username, 429)
+        response.headers["Retry-After"] = retry_after(wait)
+        return response
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
         token, me = await self._operator(request)

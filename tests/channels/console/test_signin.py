@@ -15,6 +15,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from channels import cases
+from channels.cases import CaseStore
+from channels.console.signin import Lockouts
 from channels.platforms.telegram import SECRET_HEADER
 from tests.channels.conftest import gateway_for, gateway_of, serve, settle
 from tests.channels.console.test_routes import (
@@ -233,6 +235,53 @@ async def test_one_address_is_locked_whichever_accounts_it_tries(console, checks
     clock.now += LOCKOUT + 1
     client.session.cookie_jar.clear()
     assert await statuses(client, [(OTHER, "another long password 9", attacker)]) == [303]
+
+
+async def test_a_flood_on_a_locked_account_makes_no_database_call(console, tmp_path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    client, clock = await console()
+    gateway = gateway_of(client)
+    calls: list[str] = []
+    begin = gateway.cases.begin_sign_in
+
+    def counted(*args: Any) -> Any:
+        calls.append(args[0])
+        return begin(*args)
+
+    monkeypatch.setattr(gateway.cases, "begin_sign_in", counted)
+    guesses = [(OPERATOR, WRONG_PASSWORD, f"203.0.113.{n}") for n in range(FREE + 1)]
+    assert await statuses(client, guesses) == [401] * (FREE + 1)
+    assert len(calls) == FREE + 1
+    flood = [(OPERATOR, PASSWORD if n % 2 else WRONG_PASSWORD, f"198.51.100.{n}") for n in range(50)]
+    assert await statuses(client, flood) == [429] * 50
+    assert len(calls) == FREE + 1, "refused from the lockouts this process has seen"
+
+    # a lockout another gateway process set on the same database: learnt from it once
+    other = CaseStore(f"sqlite:///{tmp_path / 'cases.sqlite3'}", gateway.keys)
+    try:
+        for _ in range(FREE + 1):
+            attempt = other.begin_sign_in(OTHER, "192.0.2.1", cases.SignInLimits(FREE, LOCKOUT), clock.now)
+            other.finish_sign_in(attempt, False, clock.now)
+    finally:
+        other.close()
+    assert await statuses(client, [(OTHER, "another long password 9", "192.0.2.2")] * 3) == [429] * 3
+    assert calls.count(OTHER) == 1
+    clock.now += LOCKOUT + 1  # both ended: the store decides again
+    assert await statuses(client, [(OTHER, "another long password 9", "192.0.2.2")]) == [303]
+    assert calls.count(OTHER) == 2
+
+
+def test_lockouts_in_memory_end_and_are_bounded() -> None:
+    lockouts = Lockouts(max_keys=3)
+    lockouts.remember({"a": 100.0, "b": 0.0})
+    assert (lockouts.wait(["a"], 40.0), lockouts.wait(["b"], 40.0), len(lockouts)) == (60.0, 0.0, 1)
+    lockouts.remember({"a": 50.0})  # an older answer does not shorten what is known
+    assert lockouts.wait(["x", "a"], 40.0) == 60.0
+    assert lockouts.wait(["a"], 100.0) == 0.0 and len(lockouts) == 0, "an ended lockout is dropped"
+    lockouts.remember({key: 200.0 for key in "pqrs"})
+    assert len(lockouts) == 3 and lockouts.wait(["p"], 0.0) == 0.0, "the first remembered went first"
+    lockouts.forget(["q", "nothing"])
+    assert lockouts.wait(["q"], 0.0) == 0.0 and lockouts.wait(["r", "s"], 0.0) == 200.0
 
 
 async def test_a_lockout_outlives_a_restart(tmp_path, fake_rasa, fake_api) -> None:
