@@ -4,7 +4,8 @@
     /chat, /chat/api/messages       the web chat, when WEBCHAT_ENABLED (channels.webchat.routes)
     /console/...                    the hotline's operator console (channels.console.routes)
     GET /healthz                    200 {"status": "ok", ...}, or 503 with the problems named
-    GET /metrics                    Prometheus
+                                    (the channels and queues too, with the metrics token)
+    GET /metrics                    Prometheus, with Authorization: Bearer <GATEWAY_METRICS_TOKEN>
 
 Each surface registers its own routes; the gateway itself (inbox -> Rasa -> outbox) knows none
 of them. ``main`` is what ``rights gateway`` runs.
@@ -22,6 +23,7 @@ from aiohttp.abc import AbstractAccessLogger
 from channels import http, webhooks
 from channels.console import routes as console
 from channels.gateway import Gateway
+from channels.keys import Secret, equal
 from channels.observability import log_event
 from channels.registry import build_channels
 from channels.settings import Settings
@@ -67,12 +69,31 @@ async def _stopping(app: object) -> None:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    report = await request.app[GATEWAY_KEY].health()
-    return web.json_response(report, status=200 if report["status"] == "ok" else 503)
+    """200 or 503 with the problems named, for anyone (a load balancer, ``rights run``); the
+    channels, queue sizes and loops only with the metrics token (they describe the traffic)."""
+    gateway = request.app[GATEWAY_KEY]
+    report = await gateway.health()
+    status = 200 if report["status"] == "ok" else 503
+    if not _operator(request, gateway.settings.metrics_token):
+        report = {"status": report["status"], "problems": report["problems"]}
+    return web.json_response(report, status=status)
 
 
 async def metrics(request: web.Request) -> web.Response:
-    return web.Response(body=await request.app[GATEWAY_KEY].metrics_text(), content_type="text/plain")
+    """Prometheus, only with ``Authorization: Bearer <GATEWAY_METRICS_TOKEN>``; off (404) without one."""
+    gateway = request.app[GATEWAY_KEY]
+    if gateway.settings.metrics_token is None:
+        raise web.HTTPNotFound()
+    if not _operator(request, gateway.settings.metrics_token):
+        return web.json_response({"error": "/metrics needs Authorization: Bearer <GATEWAY_METRICS_TOKEN>"},
+                                 status=401, headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+    return web.Response(body=await gateway.metrics_text(), content_type="text/plain")
+
+
+def _operator(request: web.Request, token: Secret | None) -> bool:
+    """Whether the request carries the metrics token (compared in constant time)."""
+    scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
+    return token is not None and scheme.lower() == "bearer" and equal(given.strip(), token.reveal())
 
 
 class QuietAccessLogger(AbstractAccessLogger):

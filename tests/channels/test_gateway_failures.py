@@ -195,7 +195,8 @@ async def test_a_transient_database_error_restarts_the_inbox_loop(started, fake_
     (event,) = events(caplog, "loop_failed")
     assert (event["loop"], event["error"], event["failures"]) == ("inbox", "OperationalError", 1)
     assert "database is locked" not in json.dumps(event), "the class, never the message"
-    assert 'gateway_loop_restarts_total{loop="inbox"} 1.0' in await (await client.get("/metrics", headers=METRICS_AUTH)).text()
+    metrics = await (await client.get("/metrics", headers=METRICS_AUTH)).text()
+    assert 'gateway_loop_restarts_total{loop="inbox"} 1.0' in metrics
     await until(lambda: gateway.loops["inbox"].failures == 0)
     assert (await health(client))[0] == 200
 
