@@ -2,16 +2,19 @@
 mailbox the page reads (``WebChat.render``), and the page itself with its Content-Security-Policy.
 
 There is no platform to call: replies go to the gateway's mailbox table (``mailbox = True``) and
-the page reads them. A person is a random session ID the page keeps in localStorage; it is the
-only key to the conversation, so it stays out of the logs like any other address. The HTTP side
-is channels/webchat/routes.py.
+the page reads them. A person is a session the server issues (``Sessions``: random bytes and a
+keyed tag, so a session the server did not make is refused) and the page keeps in localStorage;
+it is the only key to the conversation, so it stays out of the logs and out of URLs like any
+other address. The HTTP side is channels/webchat/routes.py.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import re
+import secrets
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -20,13 +23,17 @@ import aiohttp
 
 from channels.base import Channel, WebhookRequest, load_json, require
 from channels.errors import ChannelError, forbidden, malformed
+from channels.keys import Secret
 from channels.models import ApiCall, Inbound, Outbound, Parsed, SendResult
 from channels.origin import same_origin
 
-# Our own limits (there is no platform to impose them). A session ID of 16-64 URL-safe
-# characters: the page makes 32 from crypto.getRandomValues (192 bits), so it cannot be guessed.
-# https://developer.mozilla.org/en-US/docs/Web/API/Crypto/getRandomValues
+# Our own limits (there is no platform to impose them). A session is 16-64 URL-safe characters;
+# the ones the server issues are 48: 18 random bytes (144 bits, cannot be guessed) and an 18-byte
+# HMAC tag over them (cannot be made up), in URL-safe base64.
 SESSION = re.compile(r"[A-Za-z0-9_-]{16,64}")
+NONCE_BYTES = 18
+TAG_BYTES = 18
+SESSION_KEY_LABEL = b"webchat-session"  # distinct from channels.keys' labels: a key of its own
 CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_TEXT = 2000  # characters a person may type in one message
 MAX_PAYLOAD = 1000  # characters of a button payload sent back (Rasa's intent plus entities JSON)
@@ -49,9 +56,33 @@ class Post:
     after: int
 
 
+class Sessions:
+    """Web chat sessions the server issues and recognises, with a key derived from GATEWAY_SECRET.
+
+    A session the page chose for itself could be weak, or someone else's guess; only the server
+    makes them now. Nothing is stored: the tag proves the server made it."""
+
+    def __init__(self, secret: Secret) -> None:
+        self._key = hmac.new(secret.reveal().encode("utf-8"), SESSION_KEY_LABEL, hashlib.sha256).digest()
+
+    def issue(self) -> str:
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        return base64.urlsafe_b64encode(nonce + self._tag(nonce)).decode("ascii")
+
+    def issued(self, session: str) -> bool:
+        """True for a session this server (this GATEWAY_SECRET) issued; checked in constant time."""
+        if len(session) != 4 * (NONCE_BYTES + TAG_BYTES) // 3 or SESSION.fullmatch(session) is None:
+            return False
+        raw = base64.urlsafe_b64decode(session)  # 48 URL-safe characters always decode, to 36 bytes
+        return hmac.compare_digest(raw[NONCE_BYTES:], self._tag(raw[:NONCE_BYTES]))
+
+    def _tag(self, nonce: bytes) -> bytes:
+        return hmac.new(self._key, nonce, hashlib.sha256).digest()[:TAG_BYTES]
+
+
 def parse_post(body: bytes) -> Post:
     """The page's JSON body as a message; a 400 rejection that says what is wrong otherwise."""
-    data = load_json(body)
+    data = load_json(body)  # refuses deep nesting and lone surrogates (400) as well
     require(isinstance(data, dict), "the body must be a JSON object")
     session = parse_session(data.get("session"))
     client_id = data.get("id")

@@ -1,11 +1,13 @@
 """The web chat as a person uses it: the page in headless Chromium (Debian's), the real gateway,
-and the real assistant (Rasa and the action server on 127.0.0.1, from tests/conftest.py)."""
+and the real assistant (Rasa and the action server on 127.0.0.1, from tests/conftest.py); the
+session and limit handling with the fake Rasa of tests/channels/conftest.py."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,9 @@ from aiohttp.test_utils import TestServer
 
 from channels.app import QuietAccessLogger, build_app
 from channels.gateway import Gateway
-from tests.channels.conftest import gateway_for
+from channels.keys import Secret
+from channels.webchat.channel import Sessions
+from tests.channels.conftest import SECRET, FakeRasa, gateway_for
 
 pytestmark = pytest.mark.slow
 
@@ -31,15 +35,8 @@ ES_QUESTION = "¿Me pueden negar la atención de urgencia en el hospital por no 
 AR_QUESTION = "صاحب العمل أخذ جواز سفري ولا يريد إرجاعه، هل هذا مسموح؟"
 
 
-@pytest.fixture
-async def chat(running: Any, tmp_path: Path) -> AsyncIterator[tuple[str, Gateway]]:
-    """The real gateway, serving the web chat and talking to the real Rasa server."""
-    from bot import runtime
-
-    # The first message after the servers start loads the models (a minute on a busy machine);
-    # send it here so that the page's questions are timed as a person would meet them.
-    await asyncio.to_thread(runtime.send, running, "webchat-browser-warm-up", "hello", WARM_UP)
-    gateway = gateway_for(tmp_path, f"http://127.0.0.1:{running.rasa}", WEBCHAT_ENABLED="true")
+@asynccontextmanager
+async def serving(gateway: Gateway) -> AsyncIterator[tuple[str, Gateway]]:
     server = TestServer(build_app(gateway), host="127.0.0.1")
     await server.start_server(access_log_class=QuietAccessLogger)
     try:
@@ -49,8 +46,21 @@ async def chat(running: Any, tmp_path: Path) -> AsyncIterator[tuple[str, Gateway
 
 
 @pytest.fixture
-async def page(chat: tuple[str, Gateway]) -> AsyncIterator[Any]:
-    """A small touch phone's browser on the chat page; fails the test on any script or CSP error."""
+async def chat(running: Any, tmp_path: Path) -> AsyncIterator[tuple[str, Gateway]]:
+    """The real gateway, serving the web chat and talking to the real Rasa server."""
+    from bot import runtime
+
+    # The first message after the servers start loads the models (a minute on a busy machine);
+    # send it here so that the page's questions are timed as a person would meet them.
+    await asyncio.to_thread(runtime.send, running, "webchat-browser-warm-up", "hello", WARM_UP)
+    async with serving(gateway_for(tmp_path, f"http://127.0.0.1:{running.rasa}", WEBCHAT_ENABLED="true")) as served:
+        yield served
+
+
+@asynccontextmanager
+async def phone(url: str, expected: tuple[str, ...] = ()) -> AsyncIterator[Any]:
+    """A small touch phone's browser on the chat page; fails the test on any script or CSP error
+    (other than the ``expected`` ones: Chromium logs a refused request as an error)."""
     problems: list[str] = []
     async with playwright.async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True)
@@ -59,11 +69,17 @@ async def page(chat: tuple[str, Gateway]) -> AsyncIterator[Any]:
         tab = await context.new_page()
         tab.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
         tab.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-        offline = "net::ERR_INTERNET_DISCONNECTED"  # what the offline test means to cause
-        await tab.goto(chat[0])
+        await tab.goto(url)
         yield tab
         await browser.close()
-    assert [p for p in problems if offline not in p] == [], "the page logged errors (a CSP violation shows here)"
+    unexpected = [p for p in problems if not any(e in p for e in expected)]
+    assert unexpected == [], "the page logged errors (a CSP violation shows here)"
+
+
+@pytest.fixture
+async def page(chat: tuple[str, Gateway]) -> AsyncIterator[Any]:
+    async with phone(chat[0], expected=("net::ERR_INTERNET_DISCONNECTED",)) as tab:  # the offline test's
+        yield tab
 
 
 async def ask(page: Any, text: str) -> None:
@@ -132,3 +148,38 @@ async def test_network_failure_keeps_the_text_and_polling_brings_later_messages(
     note = json.dumps({"text": "An adviser from the helpline will write to you here.", "buttons": []})
     await gateway.db(gateway.store.complete_inbox, None, [], [(conversation, note)], gateway.clock())
     await expect(bot(page, "An adviser from the helpline")).to_be_visible(timeout=15_000)
+
+
+async def test_the_session_comes_from_the_server_and_stays_out_of_urls(fake_rasa: FakeRasa, tmp_path: Path) -> None:
+    """The page asks for a session before its first message, replaces one the server does not
+    know (what an older page made up), polls with it in a header, and says so when it must wait."""
+    expect = playwright.expect
+    gateway = gateway_for(tmp_path, fake_rasa.url, WEBCHAT_ENABLED="true", WEBCHAT_SESSION_BURST="2",
+                          WEBCHAT_SESSION_RATE="0.000001")
+    made_up = "k3J9sPq2Xw7LmN4vB8cR1tYzk3J9sPq2"  # an older page's own, from crypto.getRandomValues
+    async with serving(gateway) as (url, _), phone(url, expected=("status of 401", "status of 429")) as tab:
+        await tab.evaluate(f"localStorage.setItem('rc.session', '{made_up}')")
+        await tab.reload()
+        urls: list[str] = []
+        tab.on("request", lambda request: urls.append(request.url))
+
+        await ask(tab, "hello")
+        await expect(bot(tab, "reply 1")).to_be_visible(timeout=15_000)
+        session = await tab.evaluate("localStorage.getItem('rc.session')")
+        assert session != made_up and Sessions(Secret(SECRET)).issued(session)
+        assert [m["sender"] for m in fake_rasa.received] == [gateway.keys.pseudonym("webchat", session)]
+
+        async with tab.expect_request(lambda r: r.method == "GET" and "/chat/api/messages" in r.url,
+                                      timeout=15_000) as polled:
+            pass
+        request = await polled.value
+        assert request.headers["x-chat-session"] == session
+        assert not [u for u in urls if session in u or made_up in u], "no session in any URL"
+
+        await ask(tab, "and my pay?")
+        await expect(bot(tab, "reply 2")).to_be_visible(timeout=15_000)
+        await tab.fill("#text", "one more")
+        await tab.tap("#send")
+        await expect(tab.locator("#error")).to_contain_text("wait a moment", timeout=15_000)
+        assert await tab.input_value("#text") == "one more", "nothing typed is lost"
+        assert len(fake_rasa.received) == 2

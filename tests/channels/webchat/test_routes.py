@@ -13,13 +13,16 @@ from typing import Any
 import pytest
 
 from channels import gateway as gateway_module
-from channels.webchat.channel import MAX_BODY, MAX_TEXT
-from tests.channels.conftest import Case, assert_not_logged, fuzz, gateway_of, run_cases, settle
+from channels.keys import Secret
+from channels.webchat.channel import MAX_BODY, MAX_TEXT, Sessions
+from tests.channels.conftest import SECRET, Case, assert_not_logged, fuzz, gateway_of, run_cases, settle
 
-ENV = {"WEBCHAT_ENABLED": "true"}
+# These tests are about what the API does, not its limits (test_abuse.py): room enough for all of them.
+ENV = {"WEBCHAT_ENABLED": "true", "WEBCHAT_IP_BURST": "10000", "WEBCHAT_SESSION_BURST": "10000"}
 API = "/chat/api/messages"
-SESSION = "k3J9sPq2Xw7LmN4vB8cR1tYz"  # what the page makes: URL-safe base64 of random bytes
-OTHER = "Zq8Wn2Lp5Rt7Vx9Ya1Cb3Dd4"
+# sessions as the gateway issues them (POST /chat/api/session) with the tests' GATEWAY_SECRET
+SESSION = Sessions(Secret(SECRET)).issue()
+OTHER = Sessions(Secret(SECRET)).issue()
 QUESTION = "my employer keeps my passport"
 
 
@@ -131,7 +134,7 @@ async def test_polling_returns_only_newer_messages(started, fake_rasa) -> None:
     assert second_id > first_id and [m["text"] for m in second["messages"]] == ["reply 2"]
 
     async def poll(session: str, after: Any) -> Any:
-        response = await client.get(API, params={"session": session, "after": str(after)})
+        response = await client.get(API, params={"after": str(after)}, headers={"X-Chat-Session": session})
         return response.status, await response.json()
 
     status, answer = await poll(SESSION, 0)
@@ -150,7 +153,7 @@ async def test_polling_returns_only_newer_messages(started, fake_rasa) -> None:
 
     assert (await poll("short", 0))[0] == 400
     assert (await poll(SESSION, "x"))[0] == 400
-    assert (await client.get(API, params={"after": "0"})).status == 400
+    assert (await client.get(API, params={"after": "0"})).status == 400, "no session"
 
 
 async def test_slow_rasa_answer_is_marked_pending_and_arrives_by_polling(started, fake_rasa, monkeypatch) -> None:
@@ -159,7 +162,7 @@ async def test_slow_rasa_answer_is_marked_pending_and_arrives_by_polling(started
     client = await started(ENV)
     assert await post(client, body()) == (200, {"messages": [], "pending": True})
     await settle(client)
-    response = await client.get(API, params={"session": SESSION, "after": "0"})
+    response = await client.get(API, params={"after": "0"}, headers={"X-Chat-Session": SESSION})
     assert [m["text"] for m in (await response.json())["messages"]] == ["reply 1"]
 
 
@@ -197,7 +200,8 @@ async def test_logs_carry_no_text_or_session(started, fake_rasa, caplog) -> None
     client = await started(ENV)
     await post(client, body("my boss took my passport in Doha"))
     await post(client, body("x" * 10, session="bad!session-id-123456"))
-    await client.get(API, params={"session": SESSION, "after": "0"})
+    await client.get(API, params={"after": "0"}, headers={"X-Chat-Session": SESSION})
+    await client.get(API, params={"session": SESSION, "after": "0"})  # an old page's poll, refused
     await settle(client)
     assert_not_logged(caplog, "passport in Doha", SESSION, "bad!session")
 
