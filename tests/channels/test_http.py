@@ -110,3 +110,27 @@ async def test_a_request_the_parser_refuses_is_one_quiet_line(started, fake_api,
 
 
 SECRET_HEADER_NAME = "X-Telegram-Bot-Api-Secret-Token"
+
+
+ODD_HEADERS = [
+    {"Host": b"hotline\xff.example.org"}, {"Origin": b"https://\xff\xfe"}, {"Content-Type": b"application/json\xff"},
+    {"Content-Type": "application/x-www-form-urlencoded; charset=bogus"}, {"Cookie": b"rights_console=\"\xff\xfe\""},
+    {"Authorization": b"Bearer \xff"}, {"Sec-Fetch-Site": b"\xff"}, {"X-Forwarded-For": b"\xff, 1.2.3.4"},
+    {"If-None-Match": b"\"\xff\""}, {"Content-Encoding": b"\xff"}, {"Accept-Language": b"\xff"},
+]
+
+
+@pytest.mark.parametrize("odd", range(len(ODD_HEADERS)))
+async def test_no_odd_header_makes_any_route_fail(started, fake_api, caplog, odd) -> None:
+    """Every route, asked with a header holding bytes that are not UTF-8 (or an unknown charset):
+    an answer, never a 500 and never a traceback in the log."""
+    caplog.set_level(logging.INFO)
+    client = await started({**env(fake_api.url), "WEBCHAT_ENABLED": "true", "GATEWAY_TRUST_PROXY": "true"})
+    statuses = {}
+    for route in client.server.app.router.routes():
+        path = route.resource.canonical if route.resource is not None else ""
+        if "{" in path or route.method == "HEAD":
+            continue
+        statuses[f"{route.method} {path}"], _ = await send_raw(client, route.method, path, ODD_HEADERS[odd], b"x=1")
+    assert {route: status for route, status in statuses.items() if status >= 500} == {}
+    assert "Traceback" not in caplog.text

@@ -35,6 +35,7 @@ from tests.channels.conftest import (
     payload,
     reply_outcomes,
     run_cases,
+    send_raw,
     settle,
 )
 from tests.channels.platforms.hostile import DEEP_ARRAY, DEEP_OBJECT, LONE_SURROGATE, parse_failures, with_raw
@@ -167,6 +168,20 @@ async def test_handshake(started, fake_api, fake_rasa, caplog) -> None:
     access = [e for e in events if e["event"] == "http" and e["path"] == PATH]
     assert len(access) == 6, "every handshake request is in the access log..."
     assert_not_logged(caplog, VERIFY_TOKEN, "hub.verify_token=")  # ...without its query string
+
+
+@pytest.mark.parametrize(("query", "status"), [
+    ("hub.mode=subscribe&hub.challenge=1&hub.verify_token=%FF%FE", 403),  # not UTF-8 once decoded
+    ("hub.mode=subscribe&hub.challenge=1&hub.verify_token=%ED%A0%80", 403),  # an encoded lone surrogate
+    ("hub.mode=%FF&hub.challenge=1&hub.verify_token=" + VERIFY_TOKEN, 403),
+    ("hub.mode=subscribe&hub.challenge=1&hub.verify_token=\udcff", 400),  # a raw 0xFF byte: the parser refuses
+])
+async def test_handshake_with_odd_bytes_is_refused(started, fake_api, caplog, query, status) -> None:
+    caplog.set_level(logging.INFO)
+    client = await started(env(fake_api.url))
+    assert (await send_raw(client, "GET", f"{PATH}?{query}", {}))[0] == status
+    assert "Traceback" not in caplog.text
+    assert_not_logged(caplog, VERIFY_TOKEN)
 
 
 async def _answer_once(started, api, rasa, caplog, answer) -> list:  # type: ignore[no-untyped-def]
