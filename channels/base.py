@@ -158,10 +158,9 @@ def classify(status: int, headers: Mapping[str, str]) -> SendResult:
 
 
 async def post(session: aiohttp.ClientSession, url: str, call: ApiCall,
-               headers: Mapping[str, str] | None = None,
-               auth: aiohttp.BasicAuth | None = None) -> tuple[int, Mapping[str, str], bytes]:
+               headers: Mapping[str, str] | None = None) -> tuple[int, Mapping[str, str], bytes]:
     """POST one call's body; the URL may hold a token, so it never goes into an exception message."""
-    kwargs: dict[str, Any] = {"headers": dict(headers or {}), "auth": auth}
+    kwargs: dict[str, Any] = {"headers": dict(headers or {})}
     if call.form is not None:
         kwargs["data"] = call.form
     else:

@@ -161,8 +161,10 @@ class Twilio(Channel):
 
     async def send(self, session: aiohttp.ClientSession, call: ApiCall) -> SendResult:
         url = f"{self.settings.api_base}/Accounts/{self.settings.account_sid}/{call.path}"
-        auth = aiohttp.BasicAuth(self.settings.account_sid, self.settings.auth_token.reveal())
-        status, headers, body = await post(session, url, call, auth=auth)
+        # HTTP Basic by hand: aiohttp 3.14 deprecates BasicAuth and 3.9 lacks what replaces it
+        credentials = f"{self.settings.account_sid}:{self.settings.auth_token.reveal()}".encode()
+        status, headers, body = await post(session, url, call,
+                                           headers={"Authorization": f"Basic {base64.b64encode(credentials).decode()}"})
         result = classify(status, headers)
         if result.ok:
             return result
