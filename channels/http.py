@@ -26,6 +26,9 @@ from channels.observability import log_event
 # https://www.rfc-editor.org/rfc/rfc9110#name-identity: "no encoding"; RFC 7694 asks a 415 for an
 # unsupported request encoding to name what is accepted.
 IDENTITY = "identity"
+# A transfer coding compresses too ("Transfer-Encoding: gzip, chunked"); aiohttp never inflates
+# one, but a body only chunked is all a client has reason to send.
+CHUNKED = "chunked"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
@@ -33,13 +36,13 @@ Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 def refuse_encoded_bodies(limit: int) -> Middleware:
     """A middleware answering 415 to a request whose body is compressed (any Content-Encoding but
-    identity); the body is never inflated, and read as sent (then dropped) up to ``limit`` bytes."""
+    identity, any Transfer-Encoding but chunked); the body is never inflated, and read as sent
+    (then dropped) up to ``limit`` bytes."""
 
     @web.middleware
     async def refuse(request: web.Request, handler: Handler) -> web.StreamResponse:
-        encodings = [part.strip().lower() for value in request.headers.getall("Content-Encoding", [])
-                     for part in value.split(",") if part.strip()]
-        if all(encoding == IDENTITY for encoding in encodings):
+        if all(coding == IDENTITY for coding in _codings(request, "Content-Encoding")) and all(
+                coding == CHUNKED for coding in _codings(request, "Transfer-Encoding")):
             return await handler(request)
         log_event("request_refused", logging.WARNING, path=request.path, status=415, reason="compressed body")
         response = web.json_response({"error": "compressed request bodies are not accepted: send it without "
@@ -50,6 +53,12 @@ def refuse_encoded_bodies(limit: int) -> Middleware:
         return response
 
     return refuse
+
+
+def _codings(request: web.Request, header: str) -> list[str]:
+    """The codings a Content-Encoding or Transfer-Encoding header lists, lower case."""
+    return [part.strip().lower() for value in request.headers.getall(header, []) for part in value.split(",")
+            if part.strip()]
 
 
 async def _drained(request: web.Request, limit: int) -> bool:

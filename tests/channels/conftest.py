@@ -172,11 +172,14 @@ async def started(tmp_path: Path, fake_rasa: FakeRasa) -> Any:
 
 
 async def send_raw(client: TestClient, method: str, path: str, headers: dict[str, str | bytes],
-                   body: bytes = b"") -> tuple[int, bytes]:
+                   body: bytes = b"", length: bool = True) -> tuple[int, bytes]:
     """Send a request byte for byte, as aiohttp's client cannot (it re-encodes a header holding
-    0xFF): the status and body of the answer. The connection closes after it."""
-    fields: dict[str, str | bytes] = {"Host": f"{client.host}:{client.port}", "Content-Length": str(len(body)),
-                                      "Connection": "close", **headers}
+    0xFF): the status and body of the answer. The connection closes after it. ``length``: send
+    Content-Length (leave it out for a chunked body)."""
+    fields: dict[str, str | bytes] = {"Host": f"{client.host}:{client.port}", "Connection": "close"}
+    if length:
+        fields["Content-Length"] = str(len(body))
+    fields.update(headers)
     head = [f"{method} {path} HTTP/1.1".encode("utf-8", "surrogateescape")]
     head += [name.encode() + b": " + (value if isinstance(value, bytes) else value.encode()) for name, value in
              fields.items()]

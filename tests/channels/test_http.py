@@ -81,6 +81,18 @@ async def test_only_identity_passes(started, fake_api, fake_rasa, encoding, stat
     assert len(fake_rasa.received) == (1 if status == 200 else 0)
 
 
+@pytest.mark.parametrize(("coding", "status"), [("chunked", 200), ("gzip, chunked", 415), ("deflate, chunked", 415)])
+async def test_a_transfer_coding_other_than_chunked_is_refused(started, fake_api, fake_rasa, coding, status) -> None:
+    client = await started(env(fake_api.url))
+    body = update(len(coding), "hello")
+    sent = f"{len(body):x}".encode() + b"\r\n" + body + b"\r\n0\r\n\r\n"
+    headers = {"Transfer-Encoding": coding, "Content-Type": "application/json", **sign(b"", "valid")}
+    status_got, _ = await send_raw(client, "POST", PATH, headers, sent, length=False)
+    assert status_got == status
+    await settle(client)
+    assert len(fake_rasa.received) == (1 if status == 200 else 0)
+
+
 async def test_every_route_refuses_a_compressed_body(started, fake_api) -> None:
     """Whatever registers a route later gets the refusal too: it sits before every handler."""
     client = await started({**env(fake_api.url), "WEBCHAT_ENABLED": "true"})
