@@ -17,16 +17,18 @@ runs, so that ``rights --help`` stays light.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Coroutine
 
     from channels.abuse.lab import Lab, Profile
     from channels.abuse.report import Results, Row
 
+T = TypeVar("T")
 SECTIONS = ("auth", "input", "webchat", "console", "privacy", "flood", "load")
 
 
@@ -59,12 +61,30 @@ def run(args: argparse.Namespace) -> int:
     from channels.abuse.report import FAIL, markdown
 
     only = {part.strip() for part in args.only.split(",") if part.strip()} or None
-    results = asyncio.run(abuse(SHORT if args.short else FULL, only, args.gateway_python or default_python(),
-                                args.port_base, keep=args.keep, source=args.gateway_repo))
+    try:
+        results = asyncio.run(_stoppable(abuse(SHORT if args.short else FULL, only,
+                                               args.gateway_python or default_python(), args.port_base,
+                                               keep=args.keep, source=args.gateway_repo)))
+    except asyncio.CancelledError:
+        progress("interrupted; every process it started has been stopped")
+        return 130
     print(markdown(results, every_row=args.rows))
     if args.json:
         results.write_json(args.json)
     return 1 if any(row.verdict == FAIL for row in results.rows()) else 0
+
+
+async def _stoppable(work: Coroutine[Any, Any, T]) -> T:
+    """``work``, cancelled by SIGINT or SIGTERM, so that it stops the gateways it started."""
+    import asyncio
+    import signal
+
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    return await work
 
 
 def progress(line: str) -> None:
@@ -78,11 +98,14 @@ async def abuse(profile: Profile, only: set[str] | None, python: str, port_base:
     import time
 
     from channels.abuse import load, probes
+    from channels.abuse.gateway import GatewayProblem
     from channels.abuse.lab import Lab, Ports
     from channels.abuse.report import FAIL, ProbeClass, Results, Row
 
     tell = say
     started = time.monotonic()
+    # absolute, since the gateway runs in its checkout's directory; not resolved, since a venv's python is a link
+    python = os.path.abspath(python)
     version = subprocess.run([python, "-c", "import aiohttp; print(aiohttp.__version__)"],  # noqa: S603
                              capture_output=True, text=True, timeout=60).stdout.strip()
     results = Results(profile.name, gateway_python=python, aiohttp=version)
@@ -92,6 +115,8 @@ async def abuse(profile: Profile, only: set[str] | None, python: str, port_base:
             began = time.monotonic()
             try:
                 rows = await probe.run(lab)
+            except GatewayProblem:  # nothing can be measured without a gateway
+                raise
             except Exception as exc:  # a probe that breaks is a row that fails, and the run goes on
                 rows = [Row(probes.SECTIONS.get(probe.id.split(".")[0], probe.section), probe.title, "", "error",
                             f"{exc.__class__.__name__}: {exc}", FAIL, "the probe itself failed", probe.id)]

@@ -95,18 +95,31 @@ class Http:
 
 
 async def raw(host: str, port: int, request: bytes, timeout: float = 10.0) -> Reply:
-    """Send ``request`` byte for byte (a header aiohttp would re-encode, say) and read the answer."""
+    """Send ``request`` byte for byte (a header aiohttp would re-encode, say) and read the answer.
+
+    The answer is read while the request is still being written: a server may refuse a large body
+    from its headers alone and stop reading, and a client that insisted on writing first would
+    wait for ever."""
     started = time.monotonic()
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-        try:
-            writer.write(request)
-            await writer.drain()
-            data = await asyncio.wait_for(reader.read(), timeout)
-        finally:
-            writer.close()
     except (OSError, asyncio.TimeoutError) as exc:
         return Reply(0, ms=(time.monotonic() - started) * 1000, error=exc.__class__.__name__)
+
+    async def write() -> None:
+        for offset in range(0, len(request), 64 * 1024):
+            writer.write(request[offset:offset + 64 * 1024])
+            await writer.drain()
+
+    sending = asyncio.ensure_future(write())
+    try:
+        data = await asyncio.wait_for(reader.read(), timeout)
+    except (OSError, asyncio.TimeoutError) as exc:
+        return Reply(0, ms=(time.monotonic() - started) * 1000, error=exc.__class__.__name__)
+    finally:
+        sending.cancel()
+        await asyncio.gather(sending, return_exceptions=True)
+        writer.close()
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     parts = lines[0].split(" ", 2) if lines else []
@@ -115,14 +128,36 @@ async def raw(host: str, port: int, request: bytes, timeout: float = 10.0) -> Re
     for line in lines[1:]:
         name, _, value = line.partition(":")
         headers.add(name.strip(), value.strip())
+    if headers.get("Transfer-Encoding", "").lower() == "chunked":
+        body = _unchunk(body)
     return Reply(status, headers, body, (time.monotonic() - started) * 1000, "" if status else "no HTTP answer")
 
 
-def raw_post(host: str, port: int, path: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
-    """An HTTP/1.1 POST as bytes, the connection closed after the answer."""
-    lines = [f"POST {path} HTTP/1.1".encode(), f"Host: {host}:{port}".encode(),
-             f"Content-Length: {len(body)}".encode(), b"Connection: close"]
+def _unchunk(data: bytes) -> bytes:
+    out = b""
+    while data:
+        size, _, rest = data.partition(b"\r\n")
+        try:
+            length = int(size.split(b";")[0], 16)
+        except ValueError:
+            return out + data
+        if length == 0:
+            break
+        out += rest[:length]
+        data = rest[length + 2:]
+    return out
+
+
+def raw_post(host: str, port: int, path: str, body: bytes, headers: list[tuple[bytes, bytes]],
+             chunked: bool = False) -> bytes:
+    """An HTTP/1.1 POST as bytes (with Content-Length, or chunked), the connection closed after the answer."""
+    lines = [f"POST {path} HTTP/1.1".encode(), f"Host: {host}:{port}".encode(), b"Connection: close",
+             b"Transfer-Encoding: chunked" if chunked else f"Content-Length: {len(body)}".encode()]
     lines += [name + b": " + value for name, value in headers]
+    if chunked:
+        size = 16 * 1024
+        body = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + size]), body[i:i + size])
+                        for i in range(0, len(body), size)) + b"0\r\n\r\n"
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 

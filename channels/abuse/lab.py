@@ -63,7 +63,7 @@ class Profile:
 
 SHORT = Profile("short", load_webhooks=200, load_conversations=20, load_rate=25.0, load_runs=("A", "E", "F", "G"),
                 slow_messages=40, backlog_messages=40, backlog_rasa_seconds=4.0, webchat_flood=300,
-                signin_flood=150, flood_seconds=6.0, burst=60, polls=100, brute_force=30, guesses=40,
+                signin_flood=150, flood_seconds=6.0, burst=60, polls=500, brute_force=30, guesses=40,
                 timing_tries=8, bomb_mb=100)
 FULL = Profile("full", load_webhooks=2000, load_conversations=200, load_rate=50.0,
                load_runs=("A", "B", "C", "D", "E", "F", "G"), slow_messages=40, backlog_messages=120,
