@@ -146,8 +146,7 @@ class Gateway:
         except Exception as exc:  # the claims lapse on their own after the lease
             log_event("claims_not_released", logging.ERROR, **failure(exc))
         for future in self._processed.values():  # the web chat's waiting POSTs answer "pending"
-            if not future.done():
-                future.set_result(None)
+            future.cancel()
         log_event("gateway_drained", finished=len(in_flight) - len(cut), cut=len(cut), released=released,
                   seconds=round(time.monotonic() - began, 2))
 
@@ -202,17 +201,18 @@ class Gateway:
         return row_id
 
     async def wait_processed(self, row_id: int, timeout: float) -> bool:
-        """Wait until an accepted message has been answered (the web chat replies in-line)."""
+        """Wait until the gateway has tried an accepted message (the web chat replies in-line; the
+        caller reads whether it was answered or waits for a retry); False after ``timeout``, and at
+        once when the gateway stops (the page keeps polling, and the next start answers)."""
         loop = asyncio.get_running_loop()
         future = self._processed.setdefault(row_id, loop.create_future())
-        if await self.db(self.store.inbox_status, row_id) == "done":
-            self._processed.pop(row_id, None)
-            return True
         try:
-            await asyncio.wait_for(asyncio.shield(future), timeout)
-            return True
-        except asyncio.TimeoutError:
-            return False
+            if self._shutdown is not None:
+                return False
+            if await self.db(self.store.inbox_status, row_id) == "done":
+                return True
+            done, _ = await asyncio.wait({future}, timeout=timeout)  # not wait_for: see _sleep
+            return bool(done) and self._shutdown is None
         finally:
             self._processed.pop(row_id, None)
 

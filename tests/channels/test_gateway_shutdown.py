@@ -274,3 +274,26 @@ async def test_sigterm_on_an_idle_gateway(tmp_path: Path, slow_rasa: SlowRasa, s
     assert seconds < 3, f"exit took {seconds:.1f} s"
     assert [e["event"] for e in gateway.events()][-1] == "gateway_stopped"
 
+
+
+async def test_a_web_chat_post_waiting_for_its_answer_is_released_by_the_stop(
+        tmp_path: Path, slow_rasa: SlowRasa) -> None:
+    from channels.models import Inbound
+    from tests.channels.conftest import gateway_for, serve
+
+    slow_rasa.delay = 600.0
+    gateway = gateway_for(tmp_path, slow_rasa.url, WEBCHAT_ENABLED="true", GATEWAY_SHUTDOWN_SECONDS="0.5")
+    client = await serve(gateway)
+    try:
+        row = await gateway.accept(Inbound("webchat", "m1", "s3ss10n-0123456789abcdef", "text", "hello"))
+        assert row is not None
+        waiting = asyncio.ensure_future(gateway.wait_processed(row, timeout=600))
+        await until(lambda: bool(slow_rasa.started), what="the message reached Rasa")
+        await gateway.shutdown()
+        done, _ = await asyncio.wait({waiting}, timeout=5)
+        assert done and waiting.result() is False, "the POST answers 'pending' now, not after 600 s"
+        assert await gateway.db(gateway.store.inbox_status, row) == "pending", "kept for the next start"
+        assert claims_held(tmp_path) == 0
+        assert await gateway.wait_processed(row, timeout=600) is False
+    finally:
+        await client.close()
