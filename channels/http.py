@@ -15,11 +15,11 @@ hold a token from a query string.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.typedefs import Handler, Middleware
 
 from channels.observability import log_event
 
@@ -30,8 +30,6 @@ IDENTITY = "identity"
 # one, but a body only chunked is all a client has reason to send.
 CHUNKED = "chunked"
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
 def refuse_encoded_bodies(limit: int) -> Middleware:
