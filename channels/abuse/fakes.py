@@ -127,16 +127,21 @@ class FakeRasa(_Server):
         return [call for call in self.calls if marker in call.text]
 
     async def wait_for(self, markers: Iterable[str], timeout: float) -> bool:
-        """Wait until every marker has arrived at least once (False when ``timeout`` ran out)."""
-        wanted = set(markers)
+        """Wait until every marker has arrived at least once (False when ``timeout`` ran out).
+
+        Each call is looked at once: the run's own process serves this fake, so a wait must not
+        take the CPU it needs to answer."""
+        missing = set(markers)
         deadline = time.monotonic() + timeout
+        checked = 0
         while True:
-            missing = {m for m in wanted if not any(m in call.text for call in self.calls)}
+            for call in self.calls[checked:]:
+                missing = {m for m in missing if m not in call.text}
+            checked = len(self.calls)
             if not missing:
                 return True
             if time.monotonic() > deadline:
                 return False
-            wanted = missing
             await asyncio.sleep(0.05)
 
 
