@@ -68,6 +68,9 @@ MAX_BACKOFF = 300.0
 PARK_AFTER = 5
 # Seconds that cancelled work, and each cleanup step, get once the shutdown time is over.
 CLEANUP_SECONDS = 1.0
+# Of GATEWAY_SHUTDOWN_SECONDS, what work in flight does not get: the time to cut what is left,
+# release its claims, close the stores and let aiohttp close its connections.
+STOP_RESERVE = 2.0
 
 
 def backoff(attempts: int) -> float:
@@ -118,9 +121,10 @@ class Gateway:
         log_event("gateway_started", channels=sorted(self.channels))
 
     async def shutdown(self) -> None:
-        """Stop taking work at once, let what is in flight finish for up to GATEWAY_SHUTDOWN_SECONDS,
-        then cancel what is left and release every claim (the app calls this first on SIGTERM,
-        before aiohttp waits for its tasks). Calling it again waits for the first call."""
+        """Stop taking work at once, let what is in flight finish until STOP_RESERVE seconds before
+        GATEWAY_SHUTDOWN_SECONDS have passed, then cancel what is left and release every claim (the
+        app calls this first on SIGTERM, before aiohttp waits for its tasks). Calling it again waits
+        for the first call."""
         if self._shutdown is None:
             self._shutdown = asyncio.ensure_future(self._drain())
         await asyncio.shield(self._shutdown)
@@ -132,8 +136,9 @@ class Gateway:
             state.stop()
         await _ended([s.task for s in takers if s.task is not None], CLEANUP_SECONDS)
         in_flight = set(self._inflight)
-        if in_flight:
-            await asyncio.wait(in_flight, timeout=self.settings.shutdown_seconds)
+        if in_flight:  # the last STOP_RESERVE seconds go to cutting, releasing, closing
+            left = self.settings.shutdown_seconds - STOP_RESERVE - (time.monotonic() - began)
+            await asyncio.wait(in_flight, timeout=max(0.0, left))
         cut = set(self._inflight)
         for task in cut:
             task.cancel()
