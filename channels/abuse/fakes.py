@@ -31,6 +31,8 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 HOST = "127.0.0.1"
+# markup a stored-XSS probe looks for, raw, in the console's pages
+MARKUP = ("<img src=x onerror=alert(1)>", "<script>alert(document.cookie)</script>")
 
 
 def free_port() -> int:
@@ -146,12 +148,16 @@ class FakeRasa(_Server):
 
 
 def answer(sender: str, text: str) -> list[dict[str, Any]]:
-    """Rasa's replies to ``text``: an echo, and a directive when the text asks for one."""
+    """Rasa's replies to ``text``: an echo, and a directive when the text asks for one.
+
+    A handoff's summary and transcript quote the person (as the action server's do); its topic and
+    citations come from the knowledge base there, so here they are fixed, and carry markup for the
+    console's escaping to deal with."""
     replies: list[dict[str, Any]] = [{"recipient_id": sender, "text": f"echo: {text}"}]
     if "HANDOFF" in text:
         replies.append({"recipient_id": sender, "custom": {"handoff": {
-            "language": "en", "category": "abuse-run", "urgency": 5, "topic": text[:64],
-            "citations": [text[:200]], "summary": text, "transcript": [["person", text, time.time()]]}}})
+            "language": "en", "category": "abuse-run", "urgency": 5, "topic": f"wages {MARKUP[0]}",
+            "citations": ["icrmw:art25", MARKUP[1]], "summary": text, "transcript": [["person", text, time.time()]]}}})
     if "FORGET" in text:
         replies.append({"recipient_id": sender, "custom": {"forget": True}})
     if "BUTTONS" in text:

@@ -142,14 +142,16 @@ async def send_all(lab: Lab, target: Target, hooks: list[Webhook], rate: float |
     return deliveries
 
 
-async def drain(target: Target, markers: Sequence[str], timeout: float) -> None:
-    """Wait until every marker has reached Rasa and been answered at the platform API (bounded)."""
+async def drain(target: Target, markers: Sequence[str], timeout: float) -> bool:
+    """Wait until every marker has reached Rasa and been answered at the platform API (False when
+    ``timeout`` ran out first: what is missing then counts as lost)."""
     wanted = set(markers)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if wanted <= _seen(target.rasa.calls).keys() and wanted <= _seen(target.api.sent).keys():
-            return
+            return True
         await asyncio.sleep(0.25)
+    return False
 
 
 MARKER = re.compile(r"L[A-G]\d{5}z")
@@ -210,8 +212,9 @@ async def load_run(lab: Lab, run: str) -> LoadRun:
         fault = asyncio.ensure_future(_fault(run, target, duration, notes))
         deliveries = await send_all(lab, target, hooks, rate, give_up_after=duration + 120)
         await fault
-        await drain(target, [marker(run, d.index) for d in deliveries if d.status == 200],
-                    timeout=120.0 if lab.profile.name == "full" else 60.0)
+        bound = 120.0 if lab.profile.name == "full" else 60.0
+        if not await drain(target, [marker(run, d.index) for d in deliveries if d.status == 200], bound):
+            notes.append(f"counted {bound:.0f} s after the last send: what had not arrived by then is lost")
         result = tally(run, spec.fault, deliveries, target, spec.strict)
         result.note = "; ".join(notes)
         return result

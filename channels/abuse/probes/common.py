@@ -11,12 +11,13 @@ from collections.abc import Iterable, Mapping
 
 from channels.abuse import signing
 from channels.abuse.client import LOGIN_PATH, Console, Reply
+from channels.abuse.fakes import MARKUP
 from channels.abuse.lab import Lab, Target, settle
 from channels.abuse.report import FAIL, PASS, Row
 
 SECTIONS = {"1": "1 auth", "2": "2 input", "3": "3 webchat", "4": "4 console", "5": "5 privacy", "S": "1/2 summary"}
 REJECTED = (401, 403)
-XSS = ("<img src=x onerror=alert(1)>", "<script>alert(document.cookie)</script>")
+XSS = MARKUP
 CONSOLE_HEADERS = {"Content-Security-Policy": "default-src 'none'", "X-Frame-Options": "DENY",
                    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
                    "Cache-Control": "no-store", "Cross-Origin-Opener-Policy": "same-origin"}
@@ -75,7 +76,8 @@ def refused_rows(rows: Rows, lab: Lab, target: Target, cases: list[tuple[str, st
 # the console's forms (the privacy probes open cases too)
 
 
-async def open_case(lab: Lab, t: Target, console: Console, via: str = "whatsapp", extra: str = "") -> int | None:
+async def open_case(lab: Lab, t: Target, console: Console, via: str = "whatsapp", extra: str = "",
+                    person: int | None = None) -> int | None:
     """Open a hotline case through ``via`` (the fake Rasa hands off on HANDOFF) and find its number."""
     marker = lab.marker("case")
     text = f"HANDOFF {marker} {extra}".strip()
@@ -84,7 +86,7 @@ async def open_case(lab: Lab, t: Target, console: Console, via: str = "whatsapp"
         session, _ = await chat.session()
         await chat.send(session or "", text)
     else:
-        hook = signing.webhook(via, lab.number(), lab.person(), text)
+        hook = signing.webhook(via, lab.number(), person or lab.person(), text)
         await send(lab, t, hook.path, hook.body, hook.headers)
     lab.accepted.add(marker)
     if not await t.rasa.wait_for([marker], ARRIVAL_WAIT):

@@ -104,22 +104,21 @@ async def forget_after_case(lab: Lab) -> list[Row]:
     rows, t = Rows("5.4"), await lab.target("main")
     alice = await lab.operator(t, "alice")
     person = lab.person()
-    marker = lab.marker("forget")
-    hook = signing.webhook("whatsapp", lab.number(), person, f"HANDOFF {marker}")
-    await send(lab, t, hook.path, hook.body, hook.headers)
-    await t.rasa.wait_for([marker], ARRIVAL_WAIT)
-    await settle(0.5)
-    queue = (await alice.get("/console")).text
+    words = lab.marker("forget")
+    case_id = await open_case(lab, t, alice, extra=words, person=person)
     forget = lab.marker("forget-me")
     hook = signing.webhook("whatsapp", lab.number(), person, f"FORGET {forget}")
     await send(lab, t, hook.path, hook.body, hook.headers)
-    lab.accepted.update((marker, forget))
+    lab.accepted.add(forget)
     await t.rasa.wait_for([forget], ARRIVAL_WAIT)
     await settle(1.5)
-    found = _scan(t.site.var_dir, [marker], skip_logs=True)
-    rows.add("'delete my data' after a case", "HANDOFF, then FORGET", len(found.get(marker, [])),
-             (", ".join(found[marker]) if found else "0 bytes left") + f"; case was queued: {marker in queue}",
-             not found, "nothing left in any database file")
+    page = await alice.get(f"/console/cases/{case_id}") if case_id else None
+    rows.add("'delete my data' after a case: the case", f"case {case_id}, then FORGET", page or "no case",
+             "gone" if page and page.status == 404 else "still shown" if page else "no case was opened",
+             page is not None and page.status == 404, "deleted with everything else")
+    found = _scan(t.site.var_dir, [words, forget], skip_logs=True)
+    rows.add("'delete my data' after a case: the bytes on disk", "its words, raw", sum(map(len, found.values())),
+             json.dumps(found) if found else "0 bytes left", not found, "nothing left in any database file")
     return rows.rows
 
 
