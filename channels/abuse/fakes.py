@@ -22,7 +22,6 @@ import asyncio
 import json
 import socket
 import time
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -125,9 +124,6 @@ class FakeRasa(_Server):
     def count(self, marker: str) -> int:
         return sum(marker in call.text for call in self.calls)
 
-    def with_marker(self, marker: str) -> list[Call]:
-        return [call for call in self.calls if marker in call.text]
-
     async def wait_for(self, markers: Iterable[str], timeout: float) -> bool:
         """Wait until every marker has arrived at least once (False when ``timeout`` ran out).
 
@@ -209,9 +205,6 @@ class FakePlatforms(_Server):
 
     def count(self, marker: str) -> int:
         return sum(marker in call.text for call in self.sent)
-
-    def texts(self) -> Counter[str]:
-        return Counter(call.text for call in self.sent)
 
 
 def recipient_and_text(platform: str, body: bytes) -> tuple[str, str]:

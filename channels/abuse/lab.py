@@ -17,7 +17,6 @@ import asyncio
 import itertools
 import shutil
 import tempfile
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,7 +180,3 @@ class Lab:
 async def settle(seconds: float = 0.3) -> None:
     """A short pause for work the gateway does after answering (a refused request has none)."""
     await asyncio.sleep(seconds)
-
-
-def since(started: float) -> float:
-    return time.monotonic() - started
