@@ -20,7 +20,8 @@ def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     for argv in (["--help"], ["index", "build", "--help"], ["search", "--help"], ["eval", "--help"],
                  ["ingest", "--help"], ["bench", "--help"], ["corpus", "check", "--help"], ["triage", "eval", "--help"],
                  ["prepare", "--help"], ["run", "--help"], ["gateway", "--help"], ["operator", "add", "--help"],
-                 ["nlu-eval", "--help"], ["bench-bot", "--help"], ["train", "--help"], ["shell", "--help"]):
+                 ["abuse", "--help"], ["nlu-eval", "--help"], ["bench-bot", "--help"], ["train", "--help"],
+                 ["shell", "--help"]):
         with pytest.raises(SystemExit) as exc:
             main(argv)
         assert exc.value.code == 0
