@@ -60,6 +60,10 @@ def _read_until(proc: subprocess.Popen[bytes], marker: str, timeout: float) -> l
     raise AssertionError(f"no {marker!r} within {timeout:.0f}s; got:\n" + data.decode("utf-8", "replace"))
 
 
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
 def test_run_is_quiet_and_stopping_it_stops_every_server(
     stop: signal.Signals, model: Path, retriever: Retriever, urgency: Any, triage_dir: Path, tmp_path: Path,
@@ -68,8 +72,11 @@ def test_run_is_quiet_and_stopping_it_stops_every_server(
     env = {**os.environ, "RIGHTS_INDEX_DIR": str(retriever.folder), "RIGHTS_TRIAGE_DIR": str(triage_dir),
            "RIGHTS_VAR_DIR": str(tmp_path), **{k: str(v) for k, v in ports.items()}}
     env.pop("GATEWAY_SECRET", None)
+    # as from a terminal: a test run started in the background inherits SIGINT ignored, and then
+    # Python would never see the Ctrl-C this test sends
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--no-chat"], cwd=REPO, env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=_interruptible)
     servers: list[int] = []
     try:
         lines = _read_until(proc, "Ctrl-C stops every server", timeout=300)
