@@ -95,43 +95,64 @@ class ActionAnswerQuestion(ServiceAction):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         svc = self.services
-        lang = _lang(tracker)
-        topic = _entity(tracker, "topic")
         text = _text(tracker)
-        vector = None
+        vector, found = None, None
         if not text.startswith("/"):
             # an emergency worded as a question ("they locked me in, what can I do?") gets triage;
             # one vector serves both checks
             vector = query_vector(svc, tracker)
             found = urgency(svc, tracker, vector)
             if found.urgent:
-                return triage(svc, dispatcher, tracker, found.category or FALLBACK_CATEGORY, lang)
-        events = _disclaimer_once(dispatcher, tracker)
-        if topic and text.startswith("/"):
-            answer = compose.answer_topic(svc.retriever, topic, lang)
-            if answer is None:
-                dispatcher.utter_message(response="utter_topics")
-                return events
-        else:
-            previous = tracker.get_slot("last_question")
-            answer = compose.answer_question(
-                svc.retriever, text, lang, previous_question=previous, vector=vector,
-                follow_up_vector=follow_up_vector(svc, tracker, previous, text),
-            )
-        if not answer.covered:
-            dispatcher.utter_message(response="utter_not_covered")
-            return [*events, SlotSet("last_citations", [])]
-        dispatcher.utter_message(
-            text=answer.text,
-            json_message={"citations": answer.citations, "lang": answer.lang},
+                return triage(svc, dispatcher, tracker, found.category or FALLBACK_CATEGORY, _lang(tracker))
+        return answer(svc, dispatcher, tracker, vector, found)
+
+
+def answer(svc: Services, dispatcher: CollectingDispatcher, tracker: Tracker, vector: np.ndarray | None,
+           found: Urgency | None) -> list[EventType]:
+    """Answer the latest message from the Convention, cited; when it describes a common situation
+    that needs help soon (``found.soon``: a kept passport, unpaid wages, a permit ending), add where
+    to get help and offer a person, without an alarm or a case."""
+    lang = _lang(tracker)
+    topic = _entity(tracker, "topic")
+    text = _text(tracker)
+    events = _disclaimer_once(dispatcher, tracker)
+    if topic and text.startswith("/"):
+        found_answer = compose.answer_topic(svc.retriever, topic, lang)
+        if found_answer is None:
+            dispatcher.utter_message(response="utter_topics")
+            return events
+    else:
+        previous = tracker.get_slot("last_question")
+        found_answer = compose.answer_question(
+            svc.retriever, text, lang, previous_question=previous, vector=vector,
+            follow_up_vector=follow_up_vector(svc, tracker, previous, text),
         )
+    soon = found is not None and found.soon
+    if not found_answer.covered:
+        dispatcher.utter_message(response="utter_not_covered")
+        if soon:
+            offer_help(svc, dispatcher, lang)
+        return [*events, SlotSet("last_citations", [])]
+    dispatcher.utter_message(
+        text=found_answer.text,
+        json_message={"citations": found_answer.citations, "lang": found_answer.lang},
+    )
+    if soon:  # someone who needs help soon is offered it, not asked for feedback
+        offer_help(svc, dispatcher, lang)
+    else:
         dispatcher.utter_message(response="utter_ask_feedback")
-        return _changed(tracker, [
-            *events,
-            SlotSet("last_question", answer.query or text),
-            SlotSet("last_citations", answer.citations),
-            SlotSet("last_topic", topic),
-        ])
+    return _changed(tracker, [
+        *events,
+        SlotSet("last_question", found_answer.query or text),
+        SlotSet("last_citations", found_answer.citations),
+        SlotSet("last_topic", topic),
+    ])
+
+
+def offer_help(svc: Services, dispatcher: CollectingDispatcher, lang: str) -> None:
+    """One line on where to get help (the hotline directory) and a button to talk to a person."""
+    line = safety.help_line(lang, directory=svc.hotlines)
+    dispatcher.utter_message(text=line.text, buttons=[{"title": line.button, "payload": "/request_human"}])
 
 
 class ActionExplainArticle(ServiceAction):
@@ -184,10 +205,17 @@ class ActionTriage(ServiceAction):
         return "action_triage"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        lang = _lang(tracker)
-        found = urgency(self.services, tracker)
-        category = found.category if found.urgent and found.category else FALLBACK_CATEGORY
-        return triage(self.services, dispatcher, tracker, category, lang)
+        svc = self.services
+        text = _text(tracker)
+        if text.startswith("/"):  # a button that means "this is urgent": no text to judge
+            return triage(svc, dispatcher, tracker, FALLBACK_CATEGORY, _lang(tracker))
+        # Rasa's intent says "urgent", but the detector judges the danger: "my visa expired last
+        # month" sounds like trouble and is not an emergency, so it is answered, not triaged.
+        vector = query_vector(svc, tracker)
+        found = urgency(svc, tracker, vector)
+        if found.urgent:
+            return triage(svc, dispatcher, tracker, found.category or FALLBACK_CATEGORY, _lang(tracker))
+        return answer(svc, dispatcher, tracker, vector, found)
 
 
 def query_vector(svc: Services, tracker: Tracker) -> np.ndarray:
@@ -219,11 +247,35 @@ def urgency(svc: Services, tracker: Tracker, vector: np.ndarray | None = None) -
 
 def triage(svc: Services, dispatcher: CollectingDispatcher, tracker: Tracker, category: str,
            lang: str) -> list[EventType]:
-    message = safety.safety_message(category, lang, directory=svc.hotlines)
-    dispatcher.utter_message(text=message.text, json_message={"citations": message.citations, "lang": lang})
+    """The safety steps in the answer language ``lang``; for a person writing a language the
+    assistant cannot write yet, in English with that language named, and lines that speak it first."""
+    person = person_language(svc, tracker, lang)
+    message = safety.safety_message(category, lang if person in COMPLETE_LANGUAGES else person,
+                                    directory=svc.hotlines)
+    dispatcher.utter_message(text=message.text, json_message={"citations": message.citations, "lang": message.lang})
     dispatcher.utter_message(response="utter_urgent_safety")
-    dispatcher.utter_message(json_message=handoff.directive(tracker, category, lang, message.citations))
+    dispatcher.utter_message(json_message=handoff.directive(
+        tracker, category, person, message.citations, topic(svc, message.citations)))
     return [SlotSet("urgency", category), SlotSet("last_citations", message.citations)]
+
+
+def person_language(svc: Services, tracker: Tracker, fallback: str) -> str:
+    """The language the person writes (Nepali is recorded as Nepali, not as the English of the
+    answer), from their latest message that is not a button; ``fallback`` when there is none."""
+    said = [_text(tracker)] + [str(e.get("text") or "") for e in reversed(tracker.events) if e.get("event") == "user"]
+    for text in said:
+        if text and not text.startswith("/"):
+            return svc.identifier.identify(text).lang or fallback
+    return fallback
+
+
+def topic(svc: Services, citations: list[str]) -> str:
+    """What a case is about, for the hotline's queue: the title of the first provision cited."""
+    for citation in citations:
+        entry = svc.corpus.get(citation, "en")
+        if entry is not None:
+            return entry.title
+    return ""
 
 
 class ActionHandoff(ServiceAction):
@@ -233,10 +285,12 @@ class ActionHandoff(ServiceAction):
         return "action_handoff"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        lang = _lang(tracker)
+        svc = self.services
+        citations = list(tracker.get_slot("last_citations") or [])
         dispatcher.utter_message(response="utter_human_handoff")
         dispatcher.utter_message(json_message=handoff.directive(
-            tracker, str(tracker.get_slot("urgency") or ""), lang, list(tracker.get_slot("last_citations") or [])))
+            tracker, str(tracker.get_slot("urgency") or ""), person_language(svc, tracker, _lang(tracker)),
+            citations, topic(svc, citations)))
         return []
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from channels.directives import REQUEST_URGENCY, UNRANKED_URGENCY, Handoff, TranscriptLine, handoff_payload
-from knowledge.vocab import SEVERITY
+from knowledge.vocab import CATEGORY_NAMES, LANGUAGE_NAMES, SEVERITY
 
 TRANSCRIPT_MESSAGES = 20
 SUMMARY_QUOTE = 160
@@ -41,9 +41,9 @@ def urgency(category: str) -> int:
 
 def summary(category: str, lang: str, topic: str | None, citations: list[str], latest: str) -> str:
     """One line an operator reads in the queue before opening the case."""
-    what = category.replace("_", " ") if category else "asked for a person"
+    what = CATEGORY_NAMES.get(category, category.replace("_", " ")) if category else "Asked for a person"
     quote = latest if len(latest) <= SUMMARY_QUOTE else latest[: SUMMARY_QUOTE - 1] + "…"
-    parts = [what, f"language {lang}"]
+    parts = [what, f"writes in {LANGUAGE_NAMES.get(lang, lang)}"]
     if topic:
         parts.append(f"topic {topic}")
     if citations:
@@ -51,16 +51,17 @@ def summary(category: str, lang: str, topic: str | None, citations: list[str], l
     return "; ".join(parts) + (f'. Latest message: "{quote}"' if quote else "")
 
 
-def handoff(tracker: Tracker, category: str, lang: str, citations: list[str]) -> Handoff:
+def handoff(tracker: Tracker, category: str, lang: str, citations: list[str], topic: str = "") -> Handoff:
+    """The case for this conversation; ``lang`` is the person's own language, ``topic`` what it is about."""
     latest = str(tracker.latest_message.get("text") or "")
     if latest.startswith("/"):
         latest = ""
-    topic = tracker.get_slot("last_topic") or ""
+    topic = tracker.get_slot("last_topic") or topic  # a topic the person chose, else what was cited
     return Handoff(language=lang, category=category, urgency=urgency(category), topic=topic,
                    citations=tuple(citations), summary=summary(category, lang, topic, citations, latest),
                    transcript=tuple(transcript(tracker)))
 
 
-def directive(tracker: Tracker, category: str, lang: str, citations: list[str]) -> dict[str, Any]:
+def directive(tracker: Tracker, category: str, lang: str, citations: list[str], topic: str = "") -> dict[str, Any]:
     """The custom payload for ``dispatcher.utter_message(json_message=...)``."""
-    return handoff_payload(handoff(tracker, category, lang, citations))
+    return handoff_payload(handoff(tracker, category, lang, citations, topic))

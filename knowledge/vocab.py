@@ -54,6 +54,24 @@ SEVERITY: dict[str, int] = {
     "detention": 7, "deportation": 7, "documents": 6, FALLBACK_CATEGORY: 6,
 }  # fmt: skip
 REQUEST_SEVERITY = 1
+# Common non-emergencies that still need help soon (a passport kept by the employer, wages unpaid
+# for months, a permit ended or ending): near-miss topics of the urgency data. No alarm and no
+# case; the answer adds where to get help and offers a person.
+SOON_TOPICS: tuple[str, ...] = ("kept_passport", "wages", "overstay", "permit_expiring")
+# What a hotline's staff read instead of the codes.
+CATEGORY_NAMES: dict[str, str] = {
+    "detention": "Detention", "documents": "Documents taken", "locked_in": "Locked in",
+    "trafficking": "Trafficking or forced labour", "violence": "Violence", "medical": "Medical emergency",
+    "child_alone": "Child alone", "deportation": "Imminent deportation", "self_harm": "Self-harm",
+    FALLBACK_CATEGORY: "Danger (kind not known)",
+}  # fmt: skip
+LANGUAGE_NAMES: dict[str, str] = {
+    "en": "English", "es": "Spanish", "fr": "French", "ar": "Arabic", "pt": "Portuguese", "id": "Indonesian",
+    "th": "Thai", "zh": "Chinese", "vi": "Vietnamese", "sw": "Swahili", "hi": "Hindi", "tl": "Tagalog",
+    "ru": "Russian", "bn": "Bengali", "ne": "Nepali", "ur": "Urdu", "fa": "Persian", "am": "Amharic",
+    "ti": "Tigrinya", "my": "Burmese", "km": "Khmer", "si": "Sinhala", "ta": "Tamil", "uk": "Ukrainian",
+    "ro": "Romanian", "it": "Italian", "de": "German",
+}  # fmt: skip
 
 # --- citation IDs (DESIGN.md, "Citation IDs") --------------------------------------------------
 

@@ -36,11 +36,31 @@ from knowledge.safety.hotlines import (
     default_directory,
     normalise_country,
 )
-from knowledge.safety.message import SafetyMessage, normalise_language, safety_message
+from knowledge.safety.message import HelpLine, SafetyMessage, help_line, normalise_language, safety_message
 
 __all__ = [
-    "ANYWHERE", "CATEGORIES", "HOTLINES_FILE", "ISO_COUNTRIES", "LANGUAGES", "MAX_HOTLINES", "MAX_STEPS",
-    "MAX_STEP_CHARS", "MIN_STEPS", "SAFETY_FILE", "Hotline", "HotlineDirectory", "SafetyError", "SafetyGuide",
-    "SafetyMessage", "SafetyText", "Situation", "default_directory", "default_guide", "normalise_country",
-    "normalise_language", "safety_message",
+    "ANYWHERE",
+    "CATEGORIES",
+    "HOTLINES_FILE",
+    "ISO_COUNTRIES",
+    "LANGUAGES",
+    "MAX_HOTLINES",
+    "MAX_STEPS",
+    "MAX_STEP_CHARS",
+    "MIN_STEPS",
+    "SAFETY_FILE",
+    "HelpLine",
+    "Hotline",
+    "HotlineDirectory",
+    "SafetyError",
+    "SafetyGuide",
+    "SafetyMessage",
+    "SafetyText",
+    "Situation",
+    "default_directory",
+    "default_guide",
+    "help_line",
+    "normalise_country",
+    "normalise_language",
+    "safety_message",
 ]  # fmt: skip

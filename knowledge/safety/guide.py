@@ -29,7 +29,12 @@ MIN_STEPS, MAX_STEPS = 3, 5
 MAX_STEP_CHARS = 200
 # The fixed words around the texts and hotlines; citation labels and the "binds" sentence are
 # the answers' too and live in phrases.yaml.
-LABEL_KEYS = ("help", "example", "languages", "whatsapp", "group_sep", "colon")
+# "help_soon" heads the one line of help added to an answer that is not an emergency; "person"
+# is the button that offers a person from the hotline.
+LABEL_KEYS = ("help", "help_soon", "person", "example", "languages", "whatsapp", "group_sep", "colon")
+# Said in the fallback language's labels only: a text shown in it to someone who wrote another
+# language names that language ({language}) so that the person knows why.
+OPTIONAL_LABEL_KEYS = ("not_in_language",)
 _TEXT_KEYS = frozenset({"heading", "steps", "rights"})
 
 
@@ -105,7 +110,7 @@ def _check_labels(path: Path, raw: object, problems: list[str]) -> dict[str, dic
         if not isinstance(words, dict):
             continue
         where = f"{path} (labels, language {lang!r})"
-        unknown = sorted(set(map(str, words)) - set(LABEL_KEYS))
+        unknown = sorted(set(map(str, words)) - set(LABEL_KEYS) - set(OPTIONAL_LABEL_KEYS))
         if unknown:
             problems.append(f"{where}: unknown {', '.join(unknown)}; citation words and 'binds' live in phrases.yaml")
         missing = [k for k in LABEL_KEYS if not isinstance(words.get(k), str) or not words[k]]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from knowledge.content_check import LANGUAGE_CODE
 from knowledge.safety.guide import SafetyGuide, default_guide
 from knowledge.safety.hotlines import ANYWHERE, Hotline, HotlineDirectory, default_directory, normalise_country
-from knowledge.vocab import FALLBACK_CATEGORY, FALLBACK_LANGUAGE
+from knowledge.vocab import FALLBACK_CATEGORY, FALLBACK_LANGUAGE, LANGUAGE_NAMES
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,39 @@ def safety_message(
     hotlines = [h.in_language(lang) for h in directory.choose(category, asked, normalise_country(country))]
 
     lines = [content.heading, *(f"{i}. {step}" for i, step in enumerate(content.steps, 1))]
+    if lang != asked and asked in LANGUAGE_NAMES and "not_in_language" in words:  # say why not in theirs
+        lines.insert(0, words["not_in_language"].format(language=LANGUAGE_NAMES[asked]))
     lines += ["", words["help"], *(_hotline_line(h, words) for h in hotlines), ""]
     refs = guide.phrases.citation_labels(situation.citations, lang)
     binds = guide.phrases.words_for(lang)["binds"]
     lines.append(" ".join(filter(None, [content.rights, f"({refs})" if refs else "", binds])))
     return SafetyMessage("\n".join(lines), list(situation.citations), hotlines, category, lang)
+
+
+@dataclass(frozen=True)
+class HelpLine:
+    """Where to get help, for a situation that is not an emergency but needs help soon."""
+
+    text: str
+    button: str  # the title of the button that offers a person from the hotline
+    lang: str
+
+
+def help_line(lang: str, country: str | None = None, directory: HotlineDirectory | None = None,
+              guide: SafetyGuide | None = None) -> HelpLine:
+    """One line naming the best hotline for ``lang`` (no emergency services: it is not an
+    emergency), in ``lang`` or the fallback language, and the words of the "talk to a person" button."""
+    guide = guide if guide is not None else default_guide()
+    directory = directory if directory is not None else default_directory()
+    asked = normalise_language(lang)
+    lang = asked if asked in guide.labels else FALLBACK_LANGUAGE
+    words = guide.labels[lang]
+    lines = [h.in_language(lang) for h in directory.choose(FALLBACK_CATEGORY, asked, normalise_country(country))
+             if not h.emergency]
+    text = words["help_soon"]
+    if lines:
+        text += " " + _hotline_line(lines[0], words).removeprefix("- ")
+    return HelpLine(text, words["person"], lang)
 
 
 def _hotline_line(hotline: Hotline, words: Mapping[str, str]) -> str:

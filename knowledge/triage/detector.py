@@ -16,9 +16,10 @@ import numpy as np
 
 from knowledge.embedding.embedders import Embedder
 from knowledge.triage.errors import TriageError
-from knowledge.triage.examples import DATA_FILE, load_examples
+from knowledge.triage.examples import DATA_FILE, NOT_URGENT_PREFIX, load_examples
 from knowledge.triage.model import UrgencyModel, cache_key, train
 from knowledge.triage.rules import UrgencyRules, default_rules
+from knowledge.vocab import SOON_TOPICS
 
 # A question whether something was allowed, with no sign that the danger is now, is a question
 # about the rules: the model must be this sure to call it urgent. Measured: the asking tables
@@ -35,6 +36,9 @@ class Urgency:
     category: str | None
     score: float
     reason: str
+    # Not urgent, but a common situation that needs help soon (vocab.SOON_TOPICS): a passport
+    # kept by the employer, wages unpaid, a permit ended or ending.
+    soon: bool = False
 
 
 class UrgencyDetector:
@@ -114,7 +118,8 @@ class UrgencyDetector:
             raise TriageError(f"lang must be a language code or None, got {type(lang).__name__}")
         if not text.strip():
             return Urgency(False, None, 0.0, "empty")
-        scores, cats = self.model.urgency(self._vector(text, vector)[None, :])
+        row = self._vector(text, vector)[None, :]
+        scores, cats = self.model.urgency(row)
         score, model_category = float(scores[0]), cats[0]
         # "they took my passport at a check, is that normal?": asking whether something was
         # allowed, with no sign that the danger is now, is a question about the rules; it needs
@@ -126,7 +131,9 @@ class UrgencyDetector:
         threshold = max(self.model.threshold, ASKING_THRESHOLD) if asking else self.model.threshold
         if score >= threshold:
             return Urgency(True, model_category if rule is None else rule[0], score, "model")
-        return Urgency(False, None, score, "model:asks-if-allowed" if asking else "model")
+        topic = self.model.topics(row)[0]
+        soon = topic.startswith(NOT_URGENT_PREFIX) and topic[len(NOT_URGENT_PREFIX):] in SOON_TOPICS
+        return Urgency(False, None, score, "model:asks-if-allowed" if asking else "model", soon=soon)
 
     def detect_many(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[Urgency]:
         """``detect`` for many messages with one batched embedding call (evaluation, bulk triage)."""

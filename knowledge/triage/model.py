@@ -75,6 +75,11 @@ class UrgencyModel:
         names = [c[len(URGENT_PREFIX):] for c in np.array(self.classes)[self._urgent]]
         return urgent.sum(axis=1), [names[i] for i in urgent.argmax(axis=1)]
 
+    def topics(self, vectors: np.ndarray) -> list[str]:
+        """The most probable class of each row, as its label ("U:violence", "N:wages")."""
+        p = self.probabilities(vectors)
+        return [self.classes[i] for i in p.argmax(axis=1)]
+
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / (MODEL_FILE + ".tmp.npz")

@@ -236,7 +236,8 @@ def test_triage_gives_safety_steps_cites_and_hands_over(
     assert _responses(dispatcher) == ["utter_urgent_safety"], "then the offer to talk to a person"
     handoff = _custom(dispatcher, "handoff")
     assert handoff["category"] == "detention" and handoff["language"] == "en"
-    assert "icrmw:art16" in handoff["citations"] and handoff["summary"].startswith("detention")
+    assert "icrmw:art16" in handoff["citations"] and handoff["summary"].startswith("Detention; writes in English")
+    assert handoff["topic"] == svc.corpus.get("icrmw:art16", "en").title
     assert [line[:2] for line in handoff["transcript"]] == [
         ["person", "hello"], ["bot", "Hello! I can tell you what the UN Migrant Workers Convention says."],
         ["person", "the police arrested me an hour ago and I am in a cell now, they want me to sign a paper "
@@ -273,7 +274,7 @@ def test_request_human_hands_over_with_the_context(
     assert _responses(dispatcher) == ["utter_human_handoff"]
     handoff = _custom(dispatcher, "handoff")
     assert handoff["citations"] == ["icrmw:art21"] and handoff["topic"] == "documents"
-    assert handoff["summary"].startswith("asked for a person")
+    assert handoff["summary"].startswith("Asked for a person")
 
 
 def test_delete_my_data_asks_the_gateway_to_forget(
@@ -292,3 +293,53 @@ def test_unchanged_slots_are_not_set_again(
     again = actions.ActionAnswerQuestion(svc).run(CollectingDispatcher(), tracker("question_es", slots=state), domain)
     assert again == []  # the same question again: every slot already holds its value
     assert "last_topic" not in _slots(first)  # None, as it already was
+
+
+def _said(dispatcher: CollectingDispatcher) -> str:
+    return "\n".join(str(m.get("text") or "") for m in dispatcher.messages)
+
+
+def _no_case(dispatcher: CollectingDispatcher) -> bool:
+    return not any((m.get("custom") or {}).get("handoff") for m in dispatcher.messages)
+
+
+@pytest.mark.parametrize("text", ["my visa expired last month", "mi jefe no me paga desde hace dos meses"])
+def test_rasa_calling_it_urgent_is_not_enough_for_the_danger_steps(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
+    text: str,
+) -> None:
+    """The intent says "urgent"; the detector finds no danger now: an answer, no steps, no case."""
+    t = tracker("urgent_en", latest_message={"text": text, "intent": {"name": "urgent"}, "entities": []})
+    events = actions.ActionTriage(svc).run(dispatcher, t, domain)
+    assert _no_case(dispatcher)
+    assert "utter_urgent_safety" not in _responses(dispatcher)
+    assert "If you are in danger" not in _said(dispatcher) and "emergency number" not in _said(dispatcher)
+    assert "urgency" not in _slots(events)
+
+
+@pytest.mark.parametrize("text", ["my employer keeps my passport, is this allowed?",
+                                  "my boss hasnt paid me for two months",
+                                  "my visa expired last month, what are my rights"])
+def test_a_common_situation_that_needs_help_soon_gets_the_answer_and_where_to_get_help(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
+    text: str,
+) -> None:
+    t = tracker("urgent_en", latest_message={"text": text, "intent": {"name": "ask_question"}, "entities": []})
+    actions.ActionAnswerQuestion(svc).run(dispatcher, t, domain)
+    assert _no_case(dispatcher) and "utter_urgent_safety" not in _responses(dispatcher)
+    offer = dispatcher.messages[-1]
+    assert offer["text"].startswith("Where to get help: ") and "Local emergency services" not in offer["text"]
+    assert offer["buttons"] == [{"title": "Talk to a person", "payload": "/request_human"}]
+    assert "utter_ask_feedback" not in _responses(dispatcher), "offered help, not asked for feedback"
+
+
+def test_a_nepali_emergency_is_recorded_in_nepali_with_the_steps_in_english_saying_why(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
+) -> None:
+    text = "पुलिसले मलाई अहिले समात्यो, म थानामा छु, के गर्ने"  # the police caught me now, I am at the station
+    t = tracker("urgent_en", latest_message={"text": text, "intent": {"name": "urgent"}, "entities": []})
+    actions.ActionTriage(svc).run(dispatcher, t, domain)
+    handoff = _custom(dispatcher, "handoff")
+    assert handoff["language"] == "ne" and "writes in Nepali" in handoff["summary"]
+    assert handoff["category"] == "detention" and handoff["topic"]
+    assert dispatcher.messages[0]["text"].startswith("(We cannot write this in Nepali yet, so here it is in English.)")

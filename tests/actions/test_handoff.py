@@ -29,7 +29,7 @@ def test_an_urgent_handoff_reaches_the_gateway_whole(tracker) -> None:
     assert found.handoff == Handoff(
         language="en", category="detention", urgency=SEVERITY["detention"], topic="detention",
         citations=("icrmw:art16", "icrmw:art17"),
-        summary=f'detention; language en; topic detention; cited icrmw:art16, icrmw:art17. Latest message: '
+        summary=f'Detention; writes in English; topic detention; cited icrmw:art16, icrmw:art17. Latest message: '
                 f'"{ARREST}"',
         transcript=(TranscriptLine("person", "hello", 1764000000.0),
                     TranscriptLine("bot", "Hello! I can tell you what the UN Migrant Workers Convention says.",
@@ -48,7 +48,7 @@ def test_a_request_for_a_person_ranks_below_every_urgent_case(tracker) -> None:
     found = directives.parse(as_rasa_sends_it(handoff.directive(tracker("question_es"), "", "es", [])))
     assert found.handoff is not None
     assert (found.handoff.category, found.handoff.urgency) == ("", REQUEST_URGENCY)
-    assert found.handoff.summary.startswith("asked for a person; language es")
+    assert found.handoff.summary.startswith("Asked for a person; writes in Spanish")
     assert REQUEST_URGENCY < min(SEVERITY.values())
 
 
@@ -62,3 +62,12 @@ def test_a_long_latest_message_is_quoted_short(tracker) -> None:
     made = handoff.handoff(tracker("urgent_en", text="help " * 100), "violence", "en", [])
     quote = made.summary.split('Latest message: "')[1]
     assert len(quote) == handoff.SUMMARY_QUOTE + 1 and quote.endswith('…"')
+
+
+def test_every_category_an_action_sends_has_a_name_in_the_console() -> None:
+    """The console names categories and languages itself (the gateway imports nothing of the core)."""
+    from channels.console.pages import CATEGORY_NAMES, LANGUAGE_NAMES
+    from knowledge.vocab import FALLBACK_CATEGORY, SUPPORTED_LANGUAGES, URGENCY_CATEGORIES
+
+    assert {*URGENCY_CATEGORIES, FALLBACK_CATEGORY} <= set(CATEGORY_NAMES)
+    assert set(SUPPORTED_LANGUAGES) <= set(LANGUAGE_NAMES)
