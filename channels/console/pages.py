@@ -64,6 +64,31 @@ def level(urgency: int) -> str:
     return "high" if urgency >= 8 else "medium" if urgency >= 6 else "low"
 
 
+# What staff read instead of codes. The gateway imports nothing of the knowledge core, whose
+# vocabulary names the same categories and languages (tests/channels/console/test_pages.py checks
+# that every category an action can send has a name here).
+CATEGORY_NAMES = {
+    "detention": "Detention", "documents": "Documents taken", "locked_in": "Locked in",
+    "trafficking": "Trafficking or forced labour", "violence": "Violence", "medical": "Medical emergency",
+    "child_alone": "Child alone", "deportation": "Imminent deportation", "self_harm": "Self-harm",
+    "urgent": "Danger (kind not known)", "request": "Asked for a person", "": "Asked for a person",
+}  # fmt: skip
+LANGUAGE_NAMES = {
+    "en": "English", "es": "Spanish", "fr": "French", "ar": "Arabic", "pt": "Portuguese", "id": "Indonesian",
+    "th": "Thai", "zh": "Chinese", "vi": "Vietnamese", "sw": "Swahili", "hi": "Hindi", "tl": "Tagalog",
+    "ru": "Russian", "bn": "Bengali", "ne": "Nepali", "ur": "Urdu",
+}  # fmt: skip
+
+
+def category_name(code: str) -> str:
+    return CATEGORY_NAMES.get(code, code.replace("_", " "))
+
+
+def language_name(code: str) -> str:
+    """"Nepali (ne)": the name, and the code an NGO's routing may use."""
+    return f"{LANGUAGE_NAMES[code]} ({code})" if code in LANGUAGE_NAMES else code
+
+
 def csrf_input(me: OperatorSession) -> Markup:
     return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, me.csrf)
 
@@ -83,6 +108,7 @@ _templates = Environment(loader=PackageLoader("channels.console", "templates"), 
                          undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 _templates.globals.update(
     csrf=csrf_input, alert=alert, case_url=case_url, age=age, when=when, level=level, queue_url=QUEUE,
+    category_name=category_name, language_name=language_name,
     login_url=LOGIN, stylesheet=f"/console/static/{STYLESHEET}", refresh_seconds=REFRESH_SECONDS, refresh=False)
 
 
@@ -107,7 +133,8 @@ def queue_page(me: OperatorSession, waiting: list[Case], names: Mapping[int, str
 
 def case_page(me: OperatorSession, case: Case, transcript: list[CaseMessage], names: Mapping[int, str],
               now: float, error: str = "", drafts: Mapping[str, str] | None = None) -> str:
-    facts = (("Category", case.category), ("Topic", case.topic or "—"), ("Language", case.language),
+    facts = (("Category", category_name(case.category)), ("Topic", case.topic or "—"),
+             ("Language", language_name(case.language)),
              ("Channel", case.channel), ("Opened", f"{when(case.created)} ({age(now - case.created)} ago)"),
              ("Status", status_text(case, names, me)))
     mine = case.status == "claimed" and case.operator_id == me.operator_id

@@ -55,3 +55,14 @@ def test_the_queue_shows_the_failed_count_only_when_there_is_one() -> None:
     one, three = queue_page(ME, [], {}, 0.0, parked=1), queue_page(ME, [], {}, 0.0, parked=3)
     assert ">1 message could not be processed</a>: the assistant did not answer it." in one
     assert ">3 messages could not be processed</a>: the assistant did not answer them." in three
+
+
+def test_staff_read_names_not_codes() -> None:
+    """A Nepali self-harm case reads "Self-harm" and "Nepali (ne)", so the hotline can route it."""
+    page = queue_page(ME, [case(category="self_harm", language="ne", topic="Protection of identity documents")],
+                      {}, 60.0)
+    assert "<td>Self-harm</td>" in page and "<td>Nepali (ne)</td>" in page and "self_harm" not in page
+    asked = queue_page(ME, [case(category="", urgency=1, language="tl")], {}, 60.0)
+    assert "<td>Asked for a person</td>" in asked and "<td>Tagalog (tl)</td>" in asked
+    detail = case_page(ME, case(category="child_alone", language="bn"), [], {}, 60.0)
+    assert "Child alone" in detail and "Bengali (bn)" in detail

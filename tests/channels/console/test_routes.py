@@ -333,11 +333,11 @@ async def test_queue_is_most_urgent_first_then_oldest(started_console) -> None:
     assert order == [self_harm_new, violence_oldest, violence_newer, documents_old, request_oldest]
     rows = {int(m.group(1)): m.group(0) for m in re.finditer(r'<tr [^>]*><td><a href="/console/cases/(\d+)".*?</tr>',
                                                              queue)}
-    assert "<td>violence</td>" in rows[violence_oldest] and "<td>2 h</td>" in rows[violence_oldest]
-    assert "<td>ar</td><td>telegram</td>" in rows[violence_oldest]
+    assert "<td>Violence</td>" in rows[violence_oldest] and "<td>2 h</td>" in rows[violence_oldest]
+    assert "<td>Arabic (ar)</td><td>telegram</td>" in rows[violence_oldest]
     assert f"<td>claimed</td><td>{OTHER}</td>" in rows[violence_newer]
     assert "<td>open</td><td></td>" in rows[documents_old]
-    assert "<td>request</td>" in rows[request_oldest]
+    assert "<td>Asked for a person</td>" in rows[request_oldest]
     assert '<meta http-equiv="refresh" content="20">' in queue
 
 
