@@ -49,6 +49,24 @@ def _chat_words() -> dict[str, frozenset[str]]:
     return {lang: frozenset(str(w) for w in words) for lang, words in raw.items()}
 
 
+@cache
+def _iberian_words() -> dict[str, frozenset[str]]:
+    raw = yaml.safe_load((DATA_DIR / "iberian_words.yaml").read_text("utf-8"))
+    return {lang: frozenset(str(w) for w in words) for lang, words in raw.items()}
+
+
+def spanish_or_portuguese(words: list[str]) -> str | None:
+    """"es" or "pt" when at least two words belong to one of them only and none to the other."""
+    lists = _iberian_words()
+    es = sum(w in lists["es"] for w in words)
+    pt = sum(w in lists["pt"] for w in words)
+    if es >= 2 and pt == 0:
+        return "es"
+    if pt >= 2 and es == 0:
+        return "pt"
+    return None
+
+
 @dataclass(frozen=True)
 class LanguageGuess:
     lang: str
@@ -137,6 +155,11 @@ class LanguageIdentifier:
         except LangDetectException:
             return LanguageGuess(previous or candidates[0], 0.0, "too little text")
         best = ranked[0]
+        if best.lang in ("es", "pt") and {"es", "pt"} <= set(candidates):
+            # letter statistics confuse the two on short messages; their own words do not
+            words_say = spanish_or_portuguese(words)
+            if words_say is not None and words_say != best.lang:
+                return LanguageGuess(words_say, 0.9, "Spanish or Portuguese words")
         if previous and best.lang != previous and (
             len(words) <= 2 or (previous in candidates and len(words) <= _UNCERTAIN_MAX_WORDS
                            and best.prob < _STICKY_MIN_PROB)

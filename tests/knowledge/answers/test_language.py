@@ -76,3 +76,21 @@ def test_conversation_language_is_sticky_and_respects_choice(
     text: str, previous: str | None, chosen: bool, expected: str,
 ) -> None:
     assert ConversationLanguage(COMPLETE_LANGUAGES).after(text, previous, chosen) == expected
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("mi jefe no me paga desde hace dos meses", "es"),  # langdetect alone: Portuguese, 0.99999
+    ("meu chefe não me paga há dois meses", "pt"),
+    ("el patron tiene mi pasaporte y no me lo da", "es"),
+    ("o patrão tem o meu passaporte e não devolve", "pt"),
+])
+def test_spanish_and_portuguese_are_told_apart_by_their_own_words(text: str, lang: str) -> None:
+    assert LanguageIdentifier().identify(text).lang == lang
+
+
+def test_words_both_languages_share_decide_nothing() -> None:
+    from knowledge.answers.language import spanish_or_portuguese
+
+    assert spanish_or_portuguese("no me paga dos meses que".split()) is None
+    assert spanish_or_portuguese("mi jefe".split()) == "es" and spanish_or_portuguese("meu chefe".split()) == "pt"
+    assert spanish_or_portuguese("mi chefe".split()) is None  # one of each: langdetect decides
