@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp import web
@@ -20,6 +20,9 @@ from channels.app import GATEWAY_KEY, QuietAccessLogger, build_app, gateway_from
 from channels.base import Channel
 from channels.gateway import Gateway
 from channels.settings import Settings
+
+if TYPE_CHECKING:
+    from tests.channels.test_gateway_shutdown import SlowApi, SlowRasa
 
 TESTDATA = Path(__file__).parent / "testdata"
 SECRET = "test-gateway-secret-0123456789"
@@ -304,3 +307,23 @@ def reply_outcomes(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str | No
     """(event, reason) of every reply_sent / reply_retry / reply_dropped log line, in order."""
     events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "channels"]
     return [(e["event"], e.get("reason")) for e in events if e["event"].startswith("reply_")]
+
+
+# A Rasa and a platform API that answer slowly, for the lease, fairness and shutdown tests
+# (tests/channels/test_gateway_shutdown.py defines them).
+
+
+@pytest.fixture
+async def slow_rasa() -> AsyncIterator[SlowRasa]:
+    from tests.channels.test_gateway_shutdown import SlowRasa, serving
+
+    async with serving(SlowRasa()) as rasa:
+        yield rasa
+
+
+@pytest.fixture
+async def slow_api() -> AsyncIterator[SlowApi]:
+    from tests.channels.test_gateway_shutdown import SlowApi, serving
+
+    async with serving(SlowApi()) as api:
+        yield api

@@ -7,31 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from aiohttp.test_utils import TestClient
 
 from channels.gateway import WORKERS
 from channels.models import Inbound
 from tests.channels.conftest import gateway_for, gateway_of, payload, serve
 from tests.channels.platforms.test_whatsapp import PATH, env, sign
-from tests.channels.test_gateway_shutdown import SlowApi, SlowRasa, serving, until
+from tests.channels.test_gateway_shutdown import SlowApi, SlowRasa, until
 
 BACKLOG = 300
-
-
-@pytest.fixture
-async def slow_rasa() -> AsyncIterator[SlowRasa]:
-    async with serving(SlowRasa()) as rasa:
-        yield rasa
-
-
-@pytest.fixture
-async def slow_api() -> AsyncIterator[SlowApi]:
-    async with serving(SlowApi()) as api:
-        yield api
 
 
 async def test_a_web_chat_flood_does_not_hold_up_a_whatsapp_message(

@@ -8,11 +8,9 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from tests.channels.conftest import gateway_for, serve, settle
 from tests.channels.platforms.test_telegram import PATH, env, sign
@@ -21,24 +19,11 @@ from tests.channels.test_gateway_shutdown import (
     SlowRasa,
     claims_held,
     running,
-    serving,
     telegram_update,
     until,
 )
 
 CHAT = 6200000000
-
-
-@pytest.fixture
-async def slow_rasa() -> AsyncIterator[SlowRasa]:
-    async with serving(SlowRasa()) as rasa:
-        yield rasa
-
-
-@pytest.fixture
-async def slow_api() -> AsyncIterator[SlowApi]:
-    async with serving(SlowApi()) as api:
-        yield api
 
 
 async def test_two_gateways_on_one_database_send_each_message_and_each_reply_once(

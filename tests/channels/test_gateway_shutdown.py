@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
-import pytest
 from aiohttp import web
 
 from channels.settings import Settings
@@ -89,18 +88,6 @@ async def serving(fake: Fake) -> AsyncIterator[Fake]:
         if isinstance(fake, SlowRasa):
             fake.released.set()
         await server.close()
-
-
-@pytest.fixture
-async def slow_rasa() -> AsyncIterator[SlowRasa]:
-    async with serving(SlowRasa()) as rasa:
-        yield rasa
-
-
-@pytest.fixture
-async def slow_api() -> AsyncIterator[SlowApi]:
-    async with serving(SlowApi()) as api:
-        yield api
 
 
 @dataclass
