@@ -74,13 +74,16 @@ class UrgencyDetector:
         return cache_key(self.data, self.embedder.info(), self.rules)
 
     def warm_up(self) -> None:
-        """Load the cached model, or train it (embeds every example once) and cache it. Idempotent."""
+        """Load the cached model, or train it (embeds every example once) and cache it. Idempotent.
+
+        The embedder is warmed only to train or to embed a text: a caller that always passes the
+        query vector (the Rasa server's urgency gate) never loads a second copy of the encoder."""
         if self._model is not None:
             return
-        self.embedder.warm_up()
         key = self.cache_key()
         model = UrgencyModel.load(self.folder, key)
         if model is None:
+            self.embedder.warm_up()
             examples = load_examples(self.data)
             vectors = self.embedder.embed_queries([e.text for e in examples])
             model = train(examples, vectors, key, self.rules)

@@ -19,6 +19,7 @@ from bot.plugins import speedups
 from bot.plugins.featurizer import PENDING_FOLLOW_UP, MultilingualSentenceFeaturizer
 from bot.plugins.follow_up_vector import FollowUpVector
 from bot.plugins.language import ENTITY, ConversationLanguageExtractor
+from bot.plugins.urgency_gate import GATE, UrgencyGate
 from knowledge.answers.follow_up import follow_up_query
 from knowledge.embedding.embedders import FOLLOW_UP_VECTOR, QUERY_VECTOR, make_embedder, pack_vector, unpack_vector
 
@@ -111,6 +112,52 @@ def test_only_a_question_waits_for_the_follow_up_vector(domain: Domain) -> None:
     FollowUpVector().process([message])
     assert message.get(FOLLOW_UP_VECTOR) is None and message.get(PENDING_FOLLOW_UP) is None
     assert FOLLOW_UP_VECTOR not in message.as_dict(only_output_properties=True)
+
+
+@pytest.fixture
+def gate(urgency: Any, triage_dir: Any, monkeypatch: pytest.MonkeyPatch) -> UrgencyGate:
+    """The gate as the Rasa server builds it, finding the urgency model ``rights prepare`` trained."""
+    monkeypatch.setenv("RIGHTS_TRIAGE_DIR", str(triage_dir))
+    return UrgencyGate({})
+
+
+def _classified(text: str, intent: str) -> Message:
+    """A message as it reaches the gate: featurized (query vector in the parse data) and classified."""
+    featurizer = MultilingualSentenceFeaturizer(MultilingualSentenceFeaturizer.get_default_config(), "f")
+    message = Message(data={TEXT: text})
+    featurizer.process([message])
+    message.set("intent", {"name": intent, "confidence": 0.8})
+    return message
+
+
+@pytest.mark.parametrize("text,intent", [
+    ("hello please help madam is beating me right now", "greet"),
+    ("thank you but they are taking me to the airport now to deport me", "thanks"),
+    ("delete everything, he locked me in the room and took my phone", "delete_my_data"),
+])
+def test_an_emergency_is_urgent_whatever_rasas_intent(gate: UrgencyGate, urgency: Any, text: str, intent: str) -> None:
+    assert urgency.detect(text, "en").urgent  # the detector's own decision, which the gate applies
+    message = _classified(text, intent)
+    gate.process([message])
+    assert message.get("intent")["name"] == "urgent"
+    assert message.get(GATE)["replaced"] == intent
+    assert GATE in message.as_dict(only_output_properties=True)  # in the parse data, for the logs
+
+
+@pytest.mark.parametrize("text,intent", [
+    ("hello, thank you for your help", "greet"),
+    ("my visa expired last month", "ask_question"),
+    ("/greet", "greet"),  # a button payload: no text to judge
+])
+def test_the_gate_keeps_rasas_intent_when_there_is_no_emergency(gate: UrgencyGate, text: str, intent: str) -> None:
+    message = _classified(text, intent)
+    gate.process([message])
+    assert message.get("intent")["name"] == intent and message.get(GATE) is None
+
+
+def test_the_gate_uses_the_featurizers_vector_and_loads_no_second_encoder(gate: UrgencyGate) -> None:
+    gate.process([_classified("police are holding me at the station", "ask_question")])
+    assert gate._detector is not None and gate._detector.embedder._model is None  # type: ignore[attr-defined]
 
 
 def _valid_response() -> dict[str, Any]:

