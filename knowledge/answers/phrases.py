@@ -35,11 +35,17 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "articles": ("list",),
     "comment": ("n", "year"),
     "joint_comment": ("n", "crc", "year"),
+    "sdg": ("n",),
 }
 WORDS = (
     "comma", "list_sep", "last_sep", "citation_sep", "not_covered", "binds",
     "scope_all", "scope_regular", "scope_states", "scope_committee", "scope_final",
+    "gcm", "cmw_states_2019", "cmw_hlpf_2019",
 )  # fmt: skip
+# The other documents the themes cite, by the first part of their ID, and the word naming each
+# (``sdg:10.c`` -> the ``sdg`` template with n = "10.c"; ``seed:cmw-hlpf-2019:remittances`` -> cmw_hlpf_2019).
+DOCUMENT_WORDS = {"gcm": "gcm", "seed:cmw-states-2019": "cmw_states_2019", "seed:cmw-hlpf-2019": "cmw_hlpf_2019"}
+LANGUAGE_NAMES_FILE = DATA_DIR / "language_names.yaml"
 OPTIONAL_TEMPLATES = {"articles_two": ("list",)}  # for a language with a dual
 # The Convention's Parts are numbered I to IX; a language whose text names them in words
 # (Arabic: الجزء الثالث) gives the nine names, space-separated, as ``part_names``.
@@ -97,8 +103,8 @@ class Phrases:
         """Labels for the documents cited, each once: ``icrmw:art16, icrmw:art17, cmw-gc5:safeguards``
         -> "Convention, arts. 16 and 17; CMW General Comment 5 (2021)".
 
-        The Convention's articles are named together, then each general comment, then any other
-        document by its ID (``sdg:10.7``, ``local:hotline``).
+        The Convention's articles are named together, then each general comment, then the themes'
+        documents by name (``sdg:10.7``, ``gcm``), and anything else by its ID (``local:hotline``).
         """
         words = self.words_for(lang)
         articles: list[str] = []
@@ -109,6 +115,10 @@ class Phrases:
                 articles.append(article.group(1))
             elif comment and doc in self.comments:
                 labels.append(self._comment(self.comments[doc], words))
+            elif doc.startswith("sdg:"):
+                labels.append(words["sdg"].format(n=_sdg_target(doc.removeprefix("sdg:"), words)))
+            elif doc in DOCUMENT_WORDS:
+                labels.append(words[DOCUMENT_WORDS[doc]])
             else:
                 labels.append(doc)
         if articles:
@@ -132,6 +142,15 @@ def _articles(numbers: list[str], words: Mapping[str, str]) -> str:
     listed = words["list_sep"].join(numbers[:-1]) + words["last_sep"] + numbers[-1]
     dual = words.get("articles_two") if len(numbers) == 2 else None  # a language with a dual
     return (dual or words["articles"]).format(list=listed)
+
+
+def _sdg_target(target: str, words: Mapping[str, str]) -> str:
+    """"10.c" as the language numbers a target: Arabic lettering gives "10-ج" (``sdg_letters``)."""
+    letters = words.get("sdg_letters", "").split()
+    number, _, letter = target.partition(".")
+    if letters and len(letter) == 1 and "a" <= letter <= "z" and ord(letter) - ord("a") < len(letters):
+        return f"{number}-{letters[ord(letter) - ord('a')]}"
+    return target
 
 
 def _check_comments(path: Path, raw: object, problems: list[str]) -> dict[str, GeneralComment]:
@@ -197,3 +216,20 @@ def part_label(part: str, words: Mapping[str, str]) -> str:
     if part in PARTS and len(names) == len(PARTS):
         part = names[PARTS.index(part)]
     return words["part"].format(part=part)
+
+
+@cache
+def _language_names() -> dict[str, dict[str, str]]:
+    problems: list[str] = []
+    data = read_yaml(LANGUAGE_NAMES_FILE, problems)
+    if not problems and not (isinstance(data, dict) and all(isinstance(v, dict) for v in data.values())):
+        problems.append(f"{LANGUAGE_NAMES_FILE}: expected one block of 'code: name' per answer language")
+    raise_problems(LANGUAGE_NAMES_FILE.name, problems, PhrasesError)
+    return {str(lang): {str(k): str(v) for k, v in names.items()} for lang, names in data.items()}
+
+
+def language_name(code: str, lang: str) -> str:
+    """The name of the language ``code`` in the answer language ``lang`` ("ar" in Spanish: "árabe");
+    its English name, or the code itself, when the file does not name it."""
+    names = _language_names()
+    return names.get(lang, {}).get(code) or names[FALLBACK_LANGUAGE].get(code) or code

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from knowledge import bidi
+from knowledge.answers.phrases import language_name, phrases
 from knowledge.content_check import LANGUAGE_CODE
 from knowledge.safety.guide import SafetyGuide, default_guide
 from knowledge.safety.hotlines import ANYWHERE, Hotline, HotlineDirectory, default_directory, normalise_country
@@ -59,7 +61,7 @@ def safety_message(
     lines = [content.heading, *(f"{i}. {step}" for i, step in enumerate(content.steps, 1))]
     if lang != asked and asked in LANGUAGE_NAMES and "not_in_language" in words:  # say why not in theirs
         lines.insert(0, words["not_in_language"].format(language=LANGUAGE_NAMES[asked]))
-    lines += ["", words["help"], *(_hotline_line(h, words) for h in hotlines), ""]
+    lines += ["", words["help"], *(_hotline_line(h, words, lang) for h in hotlines), ""]
     refs = guide.phrases.citation_labels(situation.citations, lang)
     binds = guide.phrases.words_for(lang)["binds"]
     lines.append(" ".join(filter(None, [content.rights, f"({refs})" if refs else "", binds])))
@@ -88,19 +90,23 @@ def help_line(lang: str, country: str | None = None, directory: HotlineDirectory
              if not h.emergency]
     text = words["help_soon"]
     if lines:
-        text += " " + _hotline_line(lines[0], words).removeprefix("- ")
+        text += " " + _hotline_line(lines[0], words, lang).removeprefix("- ")
     return HelpLine(text, words["person"], lang)
 
 
-def _hotline_line(hotline: Hotline, words: Mapping[str, str]) -> str:
-    parts = [hotline.phone] if hotline.phone else []
+def _hotline_line(hotline: Hotline, words: Mapping[str, str], lang: str) -> str:
+    """One hotline in ``lang``: numbers and Latin names isolated in right-to-left text, so that the
+    digits a person sees are the digits to dial; the languages it speaks by name, not code."""
+    ltr = lambda text: bidi.for_language(text, lang)  # noqa: E731
+    parts = [ltr(hotline.phone)] if hotline.phone else []
     if hotline.whatsapp:
-        parts.append(f"{words['whatsapp']} {hotline.whatsapp}")
+        parts.append(f"{words['whatsapp']} {ltr(hotline.whatsapp)}")
     if hotline.hours:
-        parts.append(hotline.hours)
+        parts.append(ltr(hotline.hours))
     if ANYWHERE not in hotline.languages:
-        parts.append(f"{words['languages']}{words['colon']}{', '.join(hotline.languages)}")
-    line = f"- {hotline.organisation}{words['colon']}{words['group_sep'].join(parts)}"
+        names = phrases(lang)["list_sep"].join(language_name(code, lang) for code in hotline.languages)
+        parts.append(f"{words['languages']}{words['colon']}{names}")
+    line = f"- {ltr(hotline.organisation)}{words['colon']}{words['group_sep'].join(parts)}"
     if hotline.note:
         line += f". {hotline.note}"
     if hotline.example:

@@ -51,8 +51,22 @@ def test_duals_single_articles_and_other_documents(phrases: Phrases) -> None:
     assert phrases.citation_labels(["icrmw:art22", "icrmw:art23"], "ar") == "الاتفاقية، المادتان 22 و23"
     assert phrases.citation_labels(["icrmw:art22", "icrmw:art23"], "en") == "Convention, arts. 22 and 23"
     assert phrases.citation_labels(["icrmw:art28"], "fr") == "Convention, art. 28"
-    # a document is named once, whatever sections of it are cited; others go by their ID
-    assert phrases.citation_labels(["icrmw:art21", "icrmw:art21", "sdg:10.7"], "en") == "Convention, art. 21; sdg:10.7"
+    # a document is named once, whatever sections of it are cited; one the file does not name goes by its ID
+    assert phrases.citation_labels(["icrmw:art21", "icrmw:art21", "local:hotline"], "en") == (
+        "Convention, art. 21; local:hotline")
+
+
+@pytest.mark.parametrize("lang,expected", [
+    ("en", "Sustainable Development Goals, target 10.c; Global Compact for Migration (2018); "
+           "Committee on Migrant Workers, input to the High-Level Political Forum (2019)"),
+    ("ar", "أهداف التنمية المستدامة، الغاية 10-ج؛ الاتفاق العالمي من أجل الهجرة (2018)؛ "
+           "اللجنة المعنية بالعمال المهاجرين، مساهمة في المنتدى السياسي الرفيع المستوى (2019)"),
+])
+def test_the_themes_documents_are_named_not_given_by_id(phrases: Phrases, lang: str, expected: str) -> None:
+    """The translation review saw raw IDs ("seed:cmw-hlpf-2019:remittances", "sdg:10.c") in answers,
+    and a Latin letter that right-to-left display turns into "c.10"."""
+    cited = ["sdg:10.c", "gcm", "seed:cmw-hlpf-2019:remittances"]
+    assert phrases.citation_labels(cited, lang) == expected
     assert phrases.citation_labels([], "en") == ""
 
 

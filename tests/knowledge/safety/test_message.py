@@ -72,7 +72,28 @@ def test_a_hotline_line_lists_its_ways_in_and_languages(guide: SafetyGuide) -> N
         line("Line", whatsapp="+44 7700 900001", hours="24/7", languages=("en", "es"), note="Free"), EMERGENCY,
     ])
     text = safety_message("violence", "en", "GB", directory=directory, guide=guide).text
-    assert "- Line: +44 7700 900000; WhatsApp +44 7700 900001; 24/7; languages: en, es. Free" in text.splitlines()
+    assert "- Line: +44 7700 900000; WhatsApp +44 7700 900001; 24/7; languages: English, Spanish. Free" in (
+        text.splitlines())
+    spanish = safety_message("violence", "es", "GB", directory=directory, guide=guide).text
+    assert "idiomas: inglés, español" in spanish
+
+
+def test_numbers_read_in_dialling_order_in_arabic(guide: SafetyGuide) -> None:
+    """Rendered with the Unicode bidi algorithm (python-bidi), as a phone lays out the line: the
+    digits a person sees, left to right, are the digits to dial."""
+    from bidi import get_display
+
+    directory = HotlineDirectory([
+        line("خط العمال", whatsapp="+44 7700 900001", hours="9:00-17:00", languages=("ar", "en")), EMERGENCY,
+    ])
+    text = safety_message("violence", "ar", "GB", directory=directory, guide=guide).text
+    shown = next(get_display(row) for row in text.splitlines() if "900001" in row)
+    for number in ("+44 7700 900000", "+44 7700 900001", "9:00-17:00"):
+        assert number in shown
+    assert "الإنجليزية" in text and ", en" not in text
+    # the same line without the isolates is shown reversed: the check above can fail
+    bare = next(row for row in text.splitlines() if "900001" in row).replace("\u2066", "").replace("\u2069", "")
+    assert "+44 7700 900001" not in get_display(bare)
 
 
 def test_country_codes_are_normalised(guide: SafetyGuide) -> None:

@@ -1,0 +1,20 @@
+"""Isolating left-to-right runs for right-to-left text."""
+
+from __future__ import annotations
+
+from bidi import get_display
+
+from knowledge import bidi
+
+
+def test_runs_are_isolated_only_in_right_to_left_languages() -> None:
+    text = "اتصل على +44 7700 900123 أو Migrant-Rights.org"
+    isolated = bidi.for_language(text, "ar")
+    assert isolated == f"اتصل على {bidi.LRI}+44 7700 900123{bidi.PDI} أو {bidi.LRI}Migrant-Rights.org{bidi.PDI}"
+    assert bidi.for_language("call +44 7700 900123", "en") == "call +44 7700 900123"
+
+
+def test_an_isolated_number_is_shown_in_its_own_order() -> None:
+    line = "واتساب " + bidi.isolate("+44 7700 900124")
+    assert "+44 7700 900124" in get_display(line)
+    assert "+44 7700 900124" not in get_display("واتساب +44 7700 900124")
