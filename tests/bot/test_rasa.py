@@ -92,7 +92,7 @@ def test_end_to_end_typed_language_choice_then_sticky(running: runtime.Ports) ->
     English word afterwards does not switch the chosen language back."""
     runtime.send(running, "e2e-typed-choice", "hello")
     reply = runtime.send(running, "e2e-typed-choice", "en español por favor")
-    assert _texts(reply) == "De acuerdo, te responderé en español."
+    assert _texts(reply) == "De acuerdo, le responderé en español."
     assert "¡De nada!" in _texts(runtime.send(running, "e2e-typed-choice", "thanks"))
 
 

@@ -61,7 +61,7 @@ async def test_questions_in_two_languages_and_a_button(page: Any, chat: tuple[st
 
     await ask(page, ES_QUESTION)
     await expect(bot(page, "Convención, art. 28")).to_be_visible(timeout=ANSWER_WAIT)
-    feedback = bot(page, "¿Te ha sido útil?")
+    feedback = bot(page, "¿Le sirvió esta respuesta?")
     await expect(feedback).to_be_visible()
     yes = feedback.get_by_role("button", name="Sí")
     box = await yes.bounding_box()
