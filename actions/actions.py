@@ -16,9 +16,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import handoff
 from actions.services import Services
 from channels.directives import forget_payload
-from knowledge import safety
+from knowledge import safety, states
 from knowledge.answers import compose
 from knowledge.answers.follow_up import follow_up_query
+from knowledge.answers.phrases import phrases
 from knowledge.embedding.embedders import FOLLOW_UP_VECTOR, QUERY_VECTOR, unpack_vector
 from knowledge.triage import Urgency
 from knowledge.vocab import COMPLETE_LANGUAGES, FALLBACK_CATEGORY, answer_language
@@ -37,6 +38,37 @@ def _lang(tracker: Tracker) -> str:
 def _entity(tracker: Tracker, name: str) -> str | None:
     value = next(tracker.get_latest_entity_values(name), None)
     return None if value is None else str(value)
+
+
+def _country(tracker: Tracker) -> states.State | None:
+    """The person's country: named in this message (the country extractor's entity, or a button),
+    else remembered in the slot; None when unknown (answers then say which States are bound)."""
+    return states.default_states().get(_entity(tracker, "country") or tracker.get_slot("country"))
+
+
+# The countries offered as buttons when the assistant asks where the person works, per answer
+# language: where many people writing in that language go to work.
+COMMON_DESTINATIONS = {
+    "en": ("AE", "SA", "QA", "KW", "MY", "GB", "US"),
+    "es": ("ES", "US", "MX", "CL", "AR", "IT"),
+    "fr": ("FR", "BE", "CA", "LB", "MA", "CI"),
+    "ar": ("SA", "AE", "KW", "QA", "LB", "JO", "OM"),
+}
+
+
+def ask_country_once(dispatcher: CollectingDispatcher, tracker: Tracker, lang: str) -> list[EventType]:
+    """Once per conversation, when an answer depends on it and it is not known: which country the
+    person works in, with one tap for the common destinations (or they type it)."""
+    if _country(tracker) is not None or tracker.get_slot("country_asked"):
+        return []
+    directory = states.default_states()
+    buttons = []
+    for iso in COMMON_DESTINATIONS.get(lang, COMMON_DESTINATIONS["en"]):
+        state = directory.get(iso)
+        if state is not None:
+            buttons.append({"title": state.name(lang), "payload": f'/inform_country{{"country":"{iso}"}}'})
+    dispatcher.utter_message(text=phrases(lang)["ask_country"], buttons=buttons)
+    return [SlotSet("country_asked", True)]
 
 
 def _changed(tracker: Tracker, events: list[EventType]) -> list[EventType]:
@@ -116,8 +148,9 @@ def answer(svc: Services, dispatcher: CollectingDispatcher, tracker: Tracker, ve
     topic = _entity(tracker, "topic")
     text = _text(tracker)
     events = _disclaimer_once(dispatcher, tracker)
+    country = _country(tracker)
     if topic and text.startswith("/"):
-        found_answer = compose.answer_topic(svc.retriever, topic, lang)
+        found_answer = compose.answer_topic(svc.retriever, topic, lang, country)
         if found_answer is None:
             dispatcher.utter_message(response="utter_topics")
             return events
@@ -125,22 +158,23 @@ def answer(svc: Services, dispatcher: CollectingDispatcher, tracker: Tracker, ve
         previous = tracker.get_slot("last_question")
         found_answer = compose.answer_question(
             svc.retriever, text, lang, previous_question=previous, vector=vector,
-            follow_up_vector=follow_up_vector(svc, tracker, previous, text),
+            follow_up_vector=follow_up_vector(svc, tracker, previous, text), state=country,
         )
     soon = found is not None and found.soon
     if not found_answer.covered:
         dispatcher.utter_message(response="utter_not_covered")
         if soon:
-            offer_help(svc, dispatcher, lang)
+            offer_help(svc, dispatcher, lang, _country(tracker))
         return [*events, SlotSet("last_citations", [])]
     dispatcher.utter_message(
         text=found_answer.text,
         json_message={"citations": found_answer.citations, "lang": found_answer.lang},
     )
-    if soon:  # someone who needs help soon is offered it, not asked for feedback
-        offer_help(svc, dispatcher, lang)
+    if soon:  # someone who needs help soon is offered it, not asked for feedback or their country
+        offer_help(svc, dispatcher, lang, country)
     else:
         dispatcher.utter_message(response="utter_ask_feedback")
+        events += ask_country_once(dispatcher, tracker, lang)
     return _changed(tracker, [
         *events,
         SlotSet("last_question", found_answer.query or text),
@@ -149,9 +183,10 @@ def answer(svc: Services, dispatcher: CollectingDispatcher, tracker: Tracker, ve
     ])
 
 
-def offer_help(svc: Services, dispatcher: CollectingDispatcher, lang: str) -> None:
-    """One line on where to get help (the hotline directory) and a button to talk to a person."""
-    line = safety.help_line(lang, directory=svc.hotlines)
+def offer_help(svc: Services, dispatcher: CollectingDispatcher, lang: str, country: states.State | None) -> None:
+    """One line on where to get help (the hotline directory, for the person's country if known) and
+    a button to talk to a person."""
+    line = safety.help_line(lang, country.iso if country else None, directory=svc.hotlines)
     dispatcher.utter_message(text=line.text, buttons=[{"title": line.button, "payload": "/request_human"}])
 
 
@@ -169,7 +204,7 @@ class ActionExplainArticle(ServiceAction):
         if number is None:
             dispatcher.utter_message(response="utter_article_unknown")
             return [*events, SlotSet("article", None)]
-        answer = compose.explain_article(self.services.corpus, number, _lang(tracker))
+        answer = compose.explain_article(self.services.corpus, number, _lang(tracker), _country(tracker))
         dispatcher.utter_message(
             text=answer.text, json_message={"citations": answer.citations, "lang": answer.lang}
         )
@@ -250,8 +285,9 @@ def triage(svc: Services, dispatcher: CollectingDispatcher, tracker: Tracker, ca
     """The safety steps in the answer language ``lang``; for a person writing a language the
     assistant cannot write yet, in English with that language named, and lines that speak it first."""
     person = person_language(svc, tracker, lang)
+    country = _country(tracker)
     message = safety.safety_message(category, lang if person in COMPLETE_LANGUAGES else person,
-                                    directory=svc.hotlines)
+                                    country.iso if country else None, directory=svc.hotlines)
     dispatcher.utter_message(text=message.text, json_message={"citations": message.citations, "lang": message.lang})
     dispatcher.utter_message(response="utter_urgent_safety")
     dispatcher.utter_message(json_message=handoff.directive(
@@ -276,6 +312,31 @@ def topic(svc: Services, citations: list[str]) -> str:
         if entry is not None:
             return entry.title
     return ""
+
+
+class ActionRatification(ServiceAction):
+    """"Has Oman ratified?", "does it apply in Spain?", "which countries ratified?", "how many?", and
+    the person saying where they work: a direct, dated answer from the States file."""
+
+    def name(self) -> str:
+        return "action_ratification"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        lang = _lang(tracker)
+        text = _text(tracker)
+        events = _disclaimer_once(dispatcher, tracker)
+        ask = "status" if text.startswith("/") else states.ratification_ask(text)
+        named = states.default_states().get(_entity(tracker, "country"))
+        if ask == "list" and named is None:
+            dispatcher.utter_message(text=states.list_answer(lang))
+        elif ask == "count" and named is None:
+            dispatcher.utter_message(text=states.count_answer(lang))
+        else:
+            country = _country(tracker)
+            dispatcher.utter_message(text=states.status_answer(country, lang))
+            if country is None:
+                events += ask_country_once(dispatcher, tracker, lang)
+        return events
 
 
 class ActionHandoff(ServiceAction):
@@ -307,11 +368,12 @@ class ActionDeleteMyData(ServiceAction):
         dispatcher.utter_message(response="utter_data_deleted")
         dispatcher.utter_message(json_message=forget_payload())
         return [SlotSet("last_question", None), SlotSet("last_citations", []),
-                SlotSet("last_topic", None), SlotSet("article", None)]
+                SlotSet("last_topic", None), SlotSet("article", None), SlotSet("country", None),
+                SlotSet("country_asked", False)]
 
 
 # What the action server registers (actions.server); Rasa's domain names the same actions.
 ACTIONS: tuple[type[ServiceAction], ...] = (
     ActionSetLanguage, ActionGreet, ActionAnswerQuestion, ActionExplainArticle, ActionRecordFeedback,
-    ActionTriage, ActionHandoff, ActionDeleteMyData,
+    ActionTriage, ActionHandoff, ActionDeleteMyData, ActionRatification,
 )

@@ -235,6 +235,22 @@ def cmd_triage_eval(args: argparse.Namespace) -> int:
     return evaluate.run(args, Settings.from_env())
 
 
+def cmd_countries_eval(args: argparse.Namespace) -> int:
+    from knowledge.states import default_states
+    from knowledge.states.evaluate import COUNTRY_SET, evaluate, load_cases, report
+
+    args.file = args.file or COUNTRY_SET
+    try:
+        cases = load_cases(args.file)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"error: {exc}") from exc
+    states = default_states()
+    print(f"States file: {len(states.states)} States, {len(states.parties())} parties as of {states.as_of}")
+    print(f"{len(cases)} messages from {args.file}\n")
+    print(report(evaluate(cases)))
+    return 0
+
+
 def add_triage_arguments(parser: argparse.ArgumentParser) -> None:
     from knowledge.triage import evaluate
 
@@ -294,6 +310,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "urgency evaluation set")
     add_triage_arguments(triage_eval)
     triage_eval.set_defaults(func=cmd_triage_eval)
+
+    countries = sub.add_parser("countries", help="which States the Convention binds").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    countries_eval = countries.add_parser(
+        "eval", help="how often the country a message is about (and, for a ratification question, what it asks) "
+                     "is found; the States file is checked on load")
+    countries_eval.add_argument("file", nargs="?", type=Path, default=None,
+                                help="JSON lines {text, lang, country, ask} (default: the bundled country set)")
+    countries_eval.set_defaults(func=cmd_countries_eval)
 
     shell = sub.add_parser("shell", help="ask questions in the terminal (retrieval only, no Rasa)")
     add_index_options(shell)

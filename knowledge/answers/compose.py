@@ -19,6 +19,7 @@ from knowledge.answers.phrases import default_phrases, part_label, phrases
 from knowledge.corpus.model import Corpus
 from knowledge.search.retriever import Hit, Retriever, SearchResult
 from knowledge.settings import DATA_DIR
+from knowledge.states import State, binding_lines
 from knowledge.vocab import answer_language
 
 # The reading with the previous question wins unless the message alone scores clearly higher:
@@ -57,8 +58,9 @@ class Answer:
     query: str = ""
 
 
-def compose(result: SearchResult, lang: str) -> Answer:
-    """The best provision in full, with its scope, and close runners-up as "see also"."""
+def compose(result: SearchResult, lang: str, state: State | None = None) -> Answer:
+    """The best provision in full, with its scope and what binds whom (``state``: the person's
+    country, if known), and close runners-up as "see also"."""
     lang = answer_language(lang)
     words = phrases(lang)
     if not result.covered or not result.hits:
@@ -68,6 +70,7 @@ def compose(result: SearchResult, lang: str) -> Answer:
     note = scope_note(top, lang)
     if note:
         lines.append(note)
+    lines += binding_lines(top.id, state, lang)
     others = [h for h in result.hits[1:3] if h.score >= top.score - SEE_ALSO_MARGIN]
     if others:
         refs = words["citation_sep"].join(f"{h.title} ({citation_label(h.id, lang)})" for h in others)
@@ -77,7 +80,7 @@ def compose(result: SearchResult, lang: str) -> Answer:
 
 def answer_question(
     retriever: Retriever, text: str, lang: str, previous_question: str | None = None,
-    vector: np.ndarray | None = None, follow_up_vector: np.ndarray | None = None,
+    vector: np.ndarray | None = None, follow_up_vector: np.ndarray | None = None, state: State | None = None,
 ) -> Answer:
     """Answer ``text``; a short follow-up is also read with the previous question. ``vector``
     and ``follow_up_vector``: the query vectors of the message and of the joined text
@@ -89,14 +92,14 @@ def answer_question(
         own = result.ranked[0].score if result.ranked else 0.0
         if joined.covered and (not result.covered or joined.hits[0].score + FOLLOW_UP_MARGIN >= own):
             result = joined
-    return compose(result, lang)
+    return compose(result, lang, state)
 
 
-def answer_topic(retriever: Retriever, topic: str, lang: str) -> Answer | None:
+def answer_topic(retriever: Retriever, topic: str, lang: str, state: State | None = None) -> Answer | None:
     question = topic_questions().get(topic)
     if question is None:
         return None
-    answer = compose(retriever.search(question, lang=lang, k=3), lang)
+    answer = compose(retriever.search(question, lang=lang, k=3), lang, state)
     answer.query = question
     return answer
 
@@ -110,7 +113,7 @@ def parse_article_number(value: object) -> int | None:
     return n if 1 <= n <= 93 else None
 
 
-def explain_article(corpus: Corpus, n: int, lang: str) -> Answer:
+def explain_article(corpus: Corpus, n: int, lang: str, state: State | None = None) -> Answer:
     lang = answer_language(lang)
     cid = f"icrmw:art{n}"
     entry = corpus.get(cid, lang)
@@ -122,4 +125,5 @@ def explain_article(corpus: Corpus, n: int, lang: str) -> Answer:
     note = scope_note(hit, lang)
     if note:
         lines.append(note)
+    lines += binding_lines(cid, state, lang)
     return Answer("\n".join(lines), True, [cid], lang, cid)

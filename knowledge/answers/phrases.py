@@ -36,17 +36,32 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "comment": ("n", "year"),
     "joint_comment": ("n", "crc", "year"),
     "sdg": ("n",),
+    "status_party": ("name", "since"),
+    "since": ("date",),
+    "month_year": ("month", "year"),
+    "status_signed": ("name", "date"),
+    "status_none": ("name",),
+    "status_general": ("count", "date"),
+    "declaration_made": ("name", "n"),
+    "declaration_not_made": ("name", "n"),
+    "declaration_unknown": ("name", "n"),
+    "parties_count": ("count", "date", "signed"),
+    "parties_list": ("date",),
+    "status_source": ("date",),
+    "date": ("day", "month", "year"),
 }
 WORDS = (
     "comma", "list_sep", "last_sep", "citation_sep", "not_covered", "binds",
-    "scope_all", "scope_regular", "scope_states", "scope_committee", "scope_final",
+    "scope_all", "scope_scope", "scope_regular", "scope_states", "scope_committee", "scope_final",
     "gcm", "cmw_states_2019", "cmw_hlpf_2019",
+    "comment_note", "signed_list", "ask_country", "other_country", "months",
 )  # fmt: skip
 # The other documents the themes cite, by the first part of their ID, and the word naming each
 # (``sdg:10.c`` -> the ``sdg`` template with n = "10.c"; ``seed:cmw-hlpf-2019:remittances`` -> cmw_hlpf_2019).
 DOCUMENT_WORDS = {"gcm": "gcm", "seed:cmw-states-2019": "cmw_states_2019", "seed:cmw-hlpf-2019": "cmw_hlpf_2019"}
 LANGUAGE_NAMES_FILE = DATA_DIR / "language_names.yaml"
-OPTIONAL_TEMPLATES = {"articles_two": ("list",)}  # for a language with a dual
+# for a language with a dual; "since" with a date known to the day ("desde el 9 de junio de 1999")
+OPTIONAL_TEMPLATES = {"articles_two": ("list",), "since_day": ("date",)}
 # The Convention's Parts are numbered I to IX; a language whose text names them in words
 # (Arabic: الجزء الثالث) gives the nine names, space-separated, as ``part_names``.
 PARTS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX")
@@ -185,6 +200,8 @@ def _check_words(where: str, raw: object, problems: list[str]) -> dict[str, str]
         problems.append(f"{where}: missing {', '.join(missing)}")
     if "part_names" in words and len(words["part_names"].split()) != len(PARTS):
         problems.append(f"{where}: part_names must name the {len(PARTS)} Parts, space-separated")
+    if "months" in words and len(words["months"].split()) != 12:
+        problems.append(f"{where}: months must name the 12 months, space-separated")
     for key, fields in {**TEMPLATES, **OPTIONAL_TEMPLATES}.items():
         try:
             words.get(key, "").format(**dict.fromkeys(fields, 1))

@@ -24,6 +24,7 @@ from knowledge.vocab import COMPLETE_LANGUAGES, ICRMW_ARTICLES, KNOWN_LANGUAGES,
 
 PROTECTS = {
     "all": "every migrant worker and family member, whatever their status",
+    "scope": "who and what the Convention covers (Part I: scope and definitions)",
     "regular": "only migrant workers and family members who are documented or in a regular situation",
     "states": "a duty of States",
     "committee": "the Committee on Migrant Workers and its procedures",

@@ -15,7 +15,8 @@ from knowledge.answers.phrases import language_name, phrases
 from knowledge.content_check import LANGUAGE_CODE
 from knowledge.safety.guide import SafetyGuide, default_guide
 from knowledge.safety.hotlines import ANYWHERE, Hotline, HotlineDirectory, default_directory, normalise_country
-from knowledge.vocab import FALLBACK_CATEGORY, FALLBACK_LANGUAGE, LANGUAGE_NAMES
+from knowledge.states import default_states, status_line
+from knowledge.vocab import ARTICLE_ID, FALLBACK_CATEGORY, FALLBACK_LANGUAGE, LANGUAGE_NAMES
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,18 @@ def safety_message(
         lines.insert(0, words["not_in_language"].format(language=LANGUAGE_NAMES[asked]))
     lines += ["", words["help"], *(_hotline_line(h, words, lang) for h in hotlines), ""]
     refs = guide.phrases.citation_labels(situation.citations, lang)
-    binds = guide.phrases.words_for(lang)["binds"]
-    lines.append(" ".join(filter(None, [content.rights, f"({refs})" if refs else "", binds])))
+    force = _force(situation.citations, country, lang)
+    lines.append(" ".join(filter(None, [content.rights, f"({refs})" if refs else "", force])))
     return SafetyMessage("\n".join(lines), list(situation.citations), hotlines, category, lang)
+
+
+def _force(citations: tuple[str, ...] | list[str], country: str | None, lang: str) -> str:
+    """What binds whom, after the rights: whether the Convention binds the person's country (or how
+    many States it binds); for steps that cite only general comments (a child alone), that they are
+    the Committee's interpretation, not binding law."""
+    if any(ARTICLE_ID.match(c) for c in citations):
+        return status_line(default_states().get(normalise_country(country)), lang)
+    return phrases(lang)["comment_note"]
 
 
 @dataclass(frozen=True)

@@ -343,3 +343,66 @@ def test_a_nepali_emergency_is_recorded_in_nepali_with_the_steps_in_english_sayi
     assert handoff["language"] == "ne" and "writes in Nepali" in handoff["summary"]
     assert handoff["category"] == "detention" and handoff["topic"]
     assert dispatcher.messages[0]["text"].startswith("(We cannot write this in Nepali yet, so here it is in English.)")
+
+
+# --- the person's country (issue 14) -------------------------------------------------------------
+
+
+def _texts(dispatcher: CollectingDispatcher) -> list[str]:
+    return [m["text"] for m in dispatcher.messages if m.get("text")]
+
+
+def test_an_answer_says_whether_the_convention_binds_the_persons_country(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
+) -> None:
+    actions.ActionAnswerQuestion(svc).run(dispatcher, tracker("question_es", slots={"country": "SA"}), domain)
+    answer = _texts(dispatcher)[0]
+    assert "Arabia Saudita: este país no ha ratificado la Convención" in answer
+    assert not any("buttons" in m and m["buttons"] and "inform_country" in m["buttons"][0]["payload"]
+                   for m in dispatcher.messages)  # the country is known: not asked
+
+
+def test_without_a_country_the_answer_says_who_is_bound_and_asks_once(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
+) -> None:
+    events = actions.ActionAnswerQuestion(svc).run(dispatcher, tracker("question_es"), domain)
+    assert "La Convención solo obliga a los 60 Estados" in _texts(dispatcher)[0]
+    ask = next(m for m in dispatcher.messages if m.get("buttons") and "inform_country" in m["buttons"][0]["payload"])
+    assert ask["text"].startswith("¿En qué país trabaja?")
+    assert ask["buttons"][0] == {"title": "España", "payload": '/inform_country{"country":"ES"}'}
+    assert _slots(events)["country_asked"] is True
+    again = CollectingDispatcher()
+    actions.ActionAnswerQuestion(svc).run(again, tracker("question_es", slots={"country_asked": True}), domain)
+    assert not any(m.get("buttons") for m in again.messages if "inform_country" in str(m.get("buttons")))
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("¿Omán ratificó la convención?", "Omán: este país no ha ratificado la Convención"),
+    ("¿cuántos países la ratificaron?", "Hay 60 Estados partes en la Convención"),
+    ("¿qué países la ratificaron?", "Los Estados partes (al 21 de febrero de 2025), por región:"),
+])
+def test_direct_questions_about_ratification(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
+    text: str, expected: str,
+) -> None:
+    entities = [{"entity": "country", "value": "OM"}] if "Omán" in text else []
+    message = {"text": text, "intent": {"name": "ask_ratification", "confidence": 0.9}, "entities": entities}
+    actions.ActionRatification(svc).run(dispatcher, tracker("question_es", latest_message=message), domain)
+    assert expected in "\n".join(_texts(dispatcher))
+
+
+def test_a_country_button_answers_for_that_country(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
+) -> None:
+    message = {"text": '/inform_country{"country":"SN"}', "intent": {"name": "inform_country", "confidence": 1.0},
+               "entities": [{"entity": "country", "value": "SN"}]}
+    actions.ActionRatification(svc).run(dispatcher, tracker("question_es", latest_message=message), domain)
+    assert _texts(dispatcher)[-1].startswith(
+        "Senegal: este país es parte de la Convención (desde el 9 de junio de 1999)")
+
+
+def test_delete_my_data_forgets_the_country(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
+) -> None:
+    events = actions.ActionDeleteMyData(svc).run(dispatcher, tracker("question_es", slots={"country": "OM"}), domain)
+    assert _slots(events)["country"] is None and _slots(events)["country_asked"] is False
