@@ -46,6 +46,15 @@ def raise_problems(subject: str, problems: Sequence[str], error: type[KnowledgeE
     raise error(f"{subject} has {len(problems)} problem(s); fix them and reload:\n  - {shown}{more}")
 
 
+# Line breaks, tabs and runs of spaces, but not the no-break spaces French puts before ? ! : ;
+_LOOSE_SPACE = re.compile(r"[ \t\r\n]+")
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line with single spaces; no-break spaces (U+00A0, U+202F) are kept."""
+    return _LOOSE_SPACE.sub(" ", text).strip()
+
+
 def text_field(value: object) -> str:
     """A scalar field as one line of text with single spaces; "" for a missing or non-scalar value."""
-    return " ".join(str(value).split()) if isinstance(value, (str, int, float)) else ""
+    return one_line(str(value)) if isinstance(value, (str, int, float)) else ""

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from knowledge.content_check import raise_problems, read_yaml
+from knowledge.content_check import one_line, raise_problems, read_yaml
 from knowledge.errors import CorpusError
 from knowledge.settings import corpus_dir
 from knowledge.vocab import COMPLETE_LANGUAGES, ICRMW_ARTICLES, KNOWN_LANGUAGES, document_id
@@ -199,7 +199,7 @@ def _entries_in_file(
             problems.append(f"{where}: id {entry_id!r} is not declared in corpus/meta/")
             continue
         title = str(raw.get("title") or "").strip()
-        summary = " ".join(str(raw.get("summary") or "").split())
+        summary = one_line(str(raw.get("summary") or ""))
         if not summary:
             problems.append(f"{where}: {entry_id}: empty summary")
             continue
