@@ -6,6 +6,7 @@ constructor, as rasa-sdk's ``ActionExecutor.register_action`` allows for instanc
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -156,9 +157,12 @@ def answer(svc: Services, dispatcher: CollectingDispatcher, tracker: Tracker, ve
             return events
     else:
         previous = tracker.get_slot("last_question")
+        # the country is for the status line, not for the search ("trabajo en España, no me pagan");
+        # the query vector Rasa passed on is of this text already (bot/plugins/featurizer.py)
+        query = states.question_text(text)
         found_answer = compose.answer_question(
-            svc.retriever, text, lang, previous_question=previous, vector=vector,
-            follow_up_vector=follow_up_vector(svc, tracker, previous, text), state=country,
+            svc.retriever, query, lang, previous_question=previous, vector=vector,
+            follow_up_vector=follow_up_vector(svc, tracker, previous, query), state=country,
         )
     soon = found is not None and found.soon
     if not found_answer.covered:
@@ -254,11 +258,11 @@ class ActionTriage(ServiceAction):
 
 
 def query_vector(svc: Services, tracker: Tracker) -> np.ndarray:
-    """The latest message's query vector: the one Rasa computed for intent classification (in
-    the parse data), or, if it is missing or from another embedder, embedded here."""
+    """The latest message's query vector (of what it asks, without the countries it names): the one
+    Rasa computed (in the parse data), or, if it is missing or from another embedder, embedded here."""
     retriever = svc.retriever
     vector = unpack_vector(tracker.latest_message.get(QUERY_VECTOR), retriever.embedder.info())
-    return retriever.embed(_text(tracker)) if vector is None else vector
+    return retriever.embed(states.question_text(_text(tracker))) if vector is None else vector
 
 
 def follow_up_vector(svc: Services, tracker: Tracker, previous: str | None, text: str) -> np.ndarray | None:
@@ -314,6 +318,17 @@ def topic(svc: Services, citations: list[str]) -> str:
     return ""
 
 
+# The words of "I'm from Honduras and I work in Mexico", "je travaille au Liban", "أنا في الكويت":
+# what is left of a message that only says where the person is, once the countries are taken out.
+# Two other words or more ("...والكفيل أخذ جوازي": and the sponsor took my passport) carry a question.
+SAYING_WHERE = frozenset("""
+i i'm im am a an the in at to from and now here my country work working live living worker
+soy de del en y trabajo trabajando vivo estoy ahora aqui aquí un una mi país pais
+je j'habite suis du des au aux à a et travaille bosse habite maintenant ici un une mon pays
+انا أنا في من و أعمل اعمل أشتغل اشتغل ساكن ساكنة الآن هنا بلدي
+""".split())
+
+
 class ActionRatification(ServiceAction):
     """"Has Oman ratified?", "does it apply in Spain?", "which countries ratified?", "how many?", and
     the person saying where they work: a direct, dated answer from the States file."""
@@ -324,6 +339,11 @@ class ActionRatification(ServiceAction):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         lang = _lang(tracker)
         text = _text(tracker)
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent == "inform_country" and not text.startswith("/") and len(_beyond_where(text)) >= 2:
+            # "أعمل في الكويت والكفيل أخذ جوازي": where they work, and a question: answer it (the
+            # answer says whether the Convention binds that country)
+            return answer(self.services, dispatcher, tracker, query_vector(self.services, tracker), None)
         events = _disclaimer_once(dispatcher, tracker)
         ask = "status" if text.startswith("/") else states.ratification_ask(text)
         named = states.default_states().get(_entity(tracker, "country"))
@@ -337,6 +357,12 @@ class ActionRatification(ServiceAction):
             if country is None:
                 events += ask_country_once(dispatcher, tracker, lang)
         return events
+
+
+def _beyond_where(text: str) -> list[str]:
+    """The words of a message besides the countries it names and the words saying where one is."""
+    words = re.findall(r"[\w']+", states.question_text(text).lower())
+    return [w for w in words if w not in SAYING_WHERE and not w.isdigit()]
 
 
 class ActionHandoff(ServiceAction):

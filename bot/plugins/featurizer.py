@@ -47,6 +47,7 @@ from knowledge.embedding.embedders import (
     stoppable_query,
 )
 from knowledge.settings import Settings
+from knowledge.states import question_text
 
 # message data (not output) from the featurizer to FollowUpVector
 PENDING_FOLLOW_UP = "pending_follow_up_vector"
@@ -108,10 +109,17 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
         size = int(self._config["batch_size"])
         for start in range(0, len(todo), size):
             batch = todo[start : start + size]
-            vectors = self._embedder.embed_queries([" ".join(m.get(TEXT).split()) for m in batch])
-            for message, vector in zip(batch, vectors, strict=True):
+            texts = [" ".join(m.get(TEXT).split()) for m in batch]
+            vectors = self._embedder.embed_queries(texts)
+            # the query vector is of what the message asks, without the countries it names (the
+            # intent feature keeps the whole text): "trabajo en España, no me pagan" is about pay
+            asks = [question_text(t) for t in texts] if output else texts
+            changed = [i for i, (t, q) in enumerate(zip(texts, asks, strict=True)) if q != t]
+            asked = dict(zip(changed, self._embedder.embed_queries([asks[i] for i in changed]), strict=True)) \
+                if changed else {}
+            for i, (message, vector) in enumerate(zip(batch, vectors, strict=True)):
                 if output:
-                    message.set(QUERY_VECTOR, pack_vector(vector, self._info), add_to_output=True)
+                    message.set(QUERY_VECTOR, pack_vector(asked.get(i, vector), self._info), add_to_output=True)
                 # no token-level vectors: the classifier only needs the sentence feature
                 self.add_features_to_message(
                     sequence=None,

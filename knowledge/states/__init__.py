@@ -17,10 +17,10 @@ from knowledge.states.lines import (
     status_answer,
     status_line,
 )
-from knowledge.states.mentions import CountryFinder, Mention, default_finder, find_country
+from knowledge.states.mentions import CountryFinder, Mention, default_finder, find_country, question_text
 
 __all__ = [
     "CountryFinder", "Day", "Mention", "State", "StatesDirectory", "StatesError", "binding_lines", "count_answer",
     "declaration_lines", "default_finder", "default_states", "find_country", "format_day", "list_answer",
-    "ratification_ask", "status_answer", "status_line",
+    "question_text", "ratification_ask", "status_answer", "status_line",
 ]

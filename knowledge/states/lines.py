@@ -70,8 +70,8 @@ def status_line(state: State | None, lang: str, states: StatesDirectory | None =
 def declaration_lines(article: int, state: State | None, lang: str) -> list[str]:
     """For articles 76 and 77: whether ``state`` made the declaration (the summaries themselves say
     that neither procedure is in force and, for article 77, where else a complaint can go)."""
-    if article not in DECLARATION_ARTICLES or state is None:
-        return []
+    if article not in DECLARATION_ARTICLES or state is None or state.status != "party":
+        return []  # only a party can make the declaration; the status line says the rest
     made = state.art76 if article == 76 else state.art77
     key = "declaration_unknown" if made is None else "declaration_made" if made else "declaration_not_made"
     return [phrases(answer_language(lang))[key].format(name=subject_name(state, lang), n=article)]

@@ -137,6 +137,20 @@ class CountryFinder:
             found = self._fuzzy(folded, where)
         return sorted(found, key=lambda f: f.start)
 
+    def without_countries(self, text: str) -> str:
+        """``text`` with the countries it names taken out, for searching the Convention: "trabajo en
+        España, mi jefe no me paga" matched project-tied work (art. 61) on "work in [a country]"
+        instead of pay (art. 25). The country still counts: the answer says whether it is bound."""
+        found = self.mentions(text)
+        if not found:
+            return text
+        kept, at = [], 0
+        for mention in found:
+            kept.append(text[at: mention.start])
+            at = max(at, mention.end)
+        kept.append(text[at:])
+        return " ".join("".join(kept).split())
+
     def _fuzzy(self, folded: str, where: list[int]) -> list[Mention]:
         words = list(re.finditer(r"\w+", folded))
         found = []
@@ -200,3 +214,9 @@ def default_finder() -> CountryFinder:
 def find_country(text: str) -> State | None:
     """The country ``text`` is about, from the bundled States file (None when it names none)."""
     return default_finder().find(text)
+
+
+def question_text(text: str) -> str:
+    """What a message asks, without the countries it names (the text itself when that is all it
+    says): the text the Convention is searched with and the urgency model reads."""
+    return default_finder().without_countries(text) or text

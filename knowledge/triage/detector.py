@@ -8,6 +8,7 @@ message), so the message is embedded once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,14 @@ from knowledge.vocab import SOON_TOPICS
 # losing an emergency (see README).
 ASKING_THRESHOLD = 0.9
 
+
+# A message that only names a provision ("article 16", "art. 21", "artículo 30", "المادة 16", "第16条",
+# "16"): a request to read it, never an emergency, whatever the model makes of so few words.
+CITATION_ONLY = re.compile(
+    r"^\W*(?:(?:art(?:icle|[ií]culo|igo|\.)?|статья|ст\.?|المادة|مادة|madde|pasal|điều|มาตรา|अनुच्छेद|ধারা|धारा)\s*)?"
+    r"(?:第\s*)?[0-9٠-٩]{1,2}\s*(?:条)?\W*$",
+    re.IGNORECASE,
+)
 
 @dataclass(frozen=True)
 class Urgency:
@@ -121,6 +130,8 @@ class UrgencyDetector:
             raise TriageError(f"lang must be a language code or None, got {type(lang).__name__}")
         if not text.strip():
             return Urgency(False, None, 0.0, "empty")
+        if CITATION_ONLY.match(text):  # "article 16" asks for a provision; the model read it as trafficking
+            return Urgency(False, None, 0.0, "citation")
         row = self._vector(text, vector)[None, :]
         scores, cats = self.model.urgency(row)
         score, model_category = float(scores[0]), cats[0]

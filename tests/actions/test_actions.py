@@ -406,3 +406,20 @@ def test_delete_my_data_forgets_the_country(
 ) -> None:
     events = actions.ActionDeleteMyData(svc).run(dispatcher, tracker("question_es", slots={"country": "OM"}), domain)
     assert _slots(events)["country"] is None and _slots(events)["country_asked"] is False
+
+
+def test_saying_where_one_works_with_a_question_gets_the_question_answered(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
+) -> None:
+    """Seen: "أعمل في الكويت والكفيل أخذ جوازي" (classified inform_country) got only Kuwait's status."""
+    message = {"text": "أعمل في الكويت والكفيل أخذ جوازي", "intent": {"name": "inform_country", "confidence": 0.8},
+               "entities": [{"entity": "country", "value": "KW"}]}
+    actions.ActionRatification(svc).run(
+        dispatcher, tracker("question_es", latest_message=message, slots={"language": "ar"}), domain)
+    answer = _texts(dispatcher)[0]
+    assert "(الاتفاقية، المادة 21)" in answer.split("\n")[0]
+    assert "الكويت: لم تصدّق هذه الدولة على الاتفاقية" in answer
+    only_where = CollectingDispatcher()
+    message = {**message, "text": "أعمل في الكويت"}
+    actions.ActionRatification(svc).run(only_where, tracker("question_es", latest_message=message), domain)
+    assert _texts(only_where)[0].startswith("Kuwait: este país no ha ratificado")

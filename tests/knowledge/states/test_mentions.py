@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.states import find_country
+from knowledge.states import find_country, question_text
 
 PHRASINGS = {
     "en": [("I work in Oman", "OM"), ("im in saudi now", "SA"), ("working in the UAE as a driver", "AE"),
@@ -54,3 +54,11 @@ def test_where_the_person_works_wins_over_where_they_come_from() -> None:
 def test_typos_within_an_edit_or_two() -> None:
     assert find_country("my sponsor in soudi arabia").iso == "SA"
     assert find_country("trabajo en malasya").iso == "MY"
+
+
+def test_what_is_asked_without_the_countries() -> None:
+    """The Convention is searched without the country: "trabajo en España, ..." was answered with
+    project-tied work (art. 61) instead of equal pay (art. 25)."""
+    assert question_text("trabajo en España, mi jefe no me paga") == "trabajo en , mi jefe no me paga"
+    assert question_text("Oman") == "Oman"  # a country alone stays what it is
+    assert question_text("my boss took my passport") == "my boss took my passport"

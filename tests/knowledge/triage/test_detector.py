@@ -253,3 +253,11 @@ def test_the_detector_uses_the_rules_it_is_given(tmp_path: Path, embedder: NanoE
     assert not custom.trained
     assert custom.detect("xyzzy", "en").reason == "rule:violence:en"
     assert detector.detect("xyzzy", "en").reason == "model"
+
+
+@pytest.mark.parametrize("text", ["article 16", "art. 21", "artículo 16", "Article 11?", "المادة 16", "第16条", "16"])
+def test_a_provision_asked_for_by_number_is_not_an_emergency(urgency: UrgencyDetector, text: str) -> None:
+    """Seen: "article 16" (arrest and detention) was read as trafficking, score 0.82, and got the
+    forced-labour steps in French."""
+    found = urgency.detect(text, "fr")
+    assert not found.urgent and found.reason == "citation"
