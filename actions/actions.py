@@ -341,9 +341,9 @@ class ActionRatification(ServiceAction):
         text = _text(tracker)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent == "inform_country" and not text.startswith("/") and len(_beyond_where(text)) >= 2:
-            # "أعمل في الكويت والكفيل أخذ جوازي": where they work, and a question: answer it (the
-            # answer says whether the Convention binds that country)
-            return answer(self.services, dispatcher, tracker, query_vector(self.services, tracker), None)
+            # "أعمل في الكويت والكفيل أخذ جوازي": where they work, and a question: answer it as any
+            # question (an emergency gets triage; the answer says whether the Convention binds there)
+            return ActionAnswerQuestion(self.services).run(dispatcher, tracker, domain)
         events = _disclaimer_once(dispatcher, tracker)
         ask = "status" if text.startswith("/") else states.ratification_ask(text)
         named = states.default_states().get(_entity(tracker, "country"))

@@ -136,12 +136,18 @@ def list_answer(lang: str, states: StatesDirectory | None = None) -> str:
         by_region.setdefault(states.region_name(state.region, lang), []).append(state.name(lang))
     lines = [count_answer(lang, states), "", words["parties_list"].format(date=format_day(states.as_of, lang))]
     sep = words["list_sep"]
-    lines += [f"- {region}{_colon(words)}{sep.join(sorted(names, key=fold))}"
-              for region, names in sorted(by_region.items(), key=lambda item: fold(item[0]))]
-    signed = sorted((s.name(lang) for s in states.signatories()), key=fold)
+    lines += [f"- {region}{_colon(words)}{sep.join(sorted(names, key=_sort_key))}"
+              for region, names in sorted(by_region.items(), key=lambda item: _sort_key(item[0]))]
+    signed = sorted((s.name(lang) for s in states.signatories()), key=_sort_key)
     if signed:
         lines += ["", f"{words['signed_list']} {sep.join(signed)}"]
     return "\n".join(lines)
+
+
+def _sort_key(name: str) -> str:
+    """Names in the order a reader looks for them: accents and Arabic hamza folded, and the Arabic
+    article set aside (الأرجنتين among the alifs, السنغال among the sins)."""
+    return re.sub(r"^ال", "", fold(name))
 
 
 def _colon(words: Mapping[str, str]) -> str:
