@@ -101,3 +101,8 @@ def test_answers_carry_the_status_line(corpus: Corpus) -> None:
 def test_a_question_answered_for_a_known_country(retriever: Retriever) -> None:
     answer = compose.answer_question(retriever, "my employer took my passport", "es", state=_state("SA"))
     assert answer.covered and status_line(_state("SA"), "es") in answer.text
+
+
+def test_a_topic_answer_carries_the_status_line(retriever: Retriever) -> None:
+    answer = compose.answer_topic(retriever, "detention", "ar", _state("JO"))
+    assert answer is not None and status_line(_state("JO"), "ar") in answer.text
