@@ -39,7 +39,7 @@ def test_every_answer_language_and_every_general_comment(phrases: Phrases) -> No
     ("en", "Convention, arts. 16, 17 and 18; CMW General Comment 5 (2021)"),
     ("es", "Convención, arts. 16, 17 y 18; Observación general núm. 5 (2021) del Comité de Trabajadores"
            " Migratorios"),
-    ("fr", "Convention, art. 16, 17 et 18 ; Observation générale n° 5 (2021) du Comité des travailleurs migrants"),
+    ("fr", "Convention, art. 16, 17 et 18\u00a0; Observation générale n° 5 (2021) du Comité des travailleurs migrants"),
     ("ar", "الاتفاقية، المواد 16 و17 و18؛ التعليق العام رقم 5 (2021) للجنة المعنية بالعمال المهاجرين"),
 ])
 def test_articles_together_then_each_comment(phrases: Phrases, lang: str, expected: str) -> None:

@@ -112,7 +112,7 @@ def test_hotline_is_shown_in_the_message_language(guide: SafetyGuide, directory:
     message = safety_message("medical", "fr", None, directory=directory, guide=guide)
     assert message.hotlines[-1].organisation == "Services d'urgence locaux"
     shown = next(text for text in message.text.splitlines() if text.startswith("- Services d'urgence locaux"))
-    assert shown.startswith("- Services d'urgence locaux : le numéro d'urgence local (par exemple 112")
+    assert shown.startswith("- Services d'urgence locaux\u00a0: le numéro d'urgence local (par exemple 112")
 
 
 # --- languages and categories the content does not have ---------------------------------------
