@@ -204,3 +204,14 @@ def test_vector_packing_rejects_damage() -> None:
     assert unpack_vector({**packed, "f16": packed["f16"][:-8]}, info) is None  # truncated
     assert unpack_vector({**packed, "f16": "!!!"}, info) is None  # not base64
     assert unpack_vector(pack_vector(np.zeros(info.dim), info), info) is None  # no direction
+
+
+@pytest.mark.parametrize("text,intent", [
+    ("efface mes données", "delete_my_data"),  # the detector alone: violence, 0.48
+    ("je préfère parler à un humain", "request_human"),  # self-harm, 0.96
+    ("ça m'a pas aidé", "feedback"),  # locked in, 0.91
+])
+def test_other_intents_are_replaced_only_on_firm_evidence(gate: UrgencyGate, text: str, intent: str) -> None:
+    message = _classified(text, intent)
+    gate.process([message])
+    assert message.get("intent")["name"] == intent and message.get(GATE) is None
