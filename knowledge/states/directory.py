@@ -88,12 +88,13 @@ class StatesDirectory:
     as_of: dt.date
     sources: tuple[str, ...]
     regions: dict[str, dict[str, str]]  # English region name -> its name per language
+    _by_iso: dict[str, State] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_iso", {s.iso: s for s in self.states})
 
     def get(self, iso: str | None) -> State | None:
-        return self._by_iso.get((iso or "").upper())  # type: ignore[attr-defined]
+        return self._by_iso.get((iso or "").upper())
 
     def parties(self) -> list[State]:
         return [s for s in self.states if s.status == "party"]

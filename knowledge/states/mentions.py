@@ -116,23 +116,22 @@ class CountryFinder:
         for m in self._folded.finditer(folded):
             key = re.sub(r"\s+", " ", m.group("name"))
             iso = self._iso[key]
-            at = bool(_AT.search(folded[: m.start()])) or any(c in "بل" for c in m.group("clitic") or "")
-            origin = bool(_FROM.search(folded[: m.start()]))
+            mention = _mention(iso, where[m.start("name")], where[m.end("name") - 1] + 1, folded[: m.start()])
+            if any(c in "بل" for c in m.group("clitic") or ""):  # "بالسعودية": in Saudi Arabia
+                mention = Mention(mention.iso, mention.start, mention.end, True, mention.origin)
             status = bool(_STATUS_BEFORE.search(folded[: m.start()]) or _STATUS_AFTER.search(folded[m.end():]))
-            if (key, iso) in self._ambiguous and not (at or origin or status):
+            if (key, iso) in self._ambiguous and not (mention.at or mention.origin or status):
                 continue
-            found.append(Mention(iso, where[m.start("name")], where[m.end("name") - 1] + 1, at, origin))
+            found.append(mention)
         if self._capitals is not None:
             taken = [(f.start, f.end) for f in found]
             for m in self._capitals.finditer(text):
                 if not any(s <= m.start() < e for s, e in taken):
-                    before = fold(text[: m.start()])
-                    found.append(Mention(self._exact[m.group(1)], m.start(), m.end(), bool(_AT.search(before)),
-                                         bool(_FROM.search(before))))
+                    found.append(_mention(self._exact[m.group(1)], m.start(), m.end(), fold(text[: m.start()])))
         for form, iso in self._marked.items():  # "عُمان" typed with its vowel is Oman, not Amman
             start = text.find(form)
             if start >= 0 and not any(f.start <= start < f.end for f in found):
-                found.append(Mention(iso, start, start + len(form), bool(_AT.search(fold(text[:start]))), False))
+                found.append(_mention(iso, start, start + len(form), fold(text[:start])))
         if not found:
             found = self._fuzzy(folded, where)
         return sorted(found, key=lambda f: f.start)
@@ -161,9 +160,8 @@ class CountryFinder:
                 for key in self._by_first.get(span[0], ()):
                     if key.count(" ") + 1 == size and abs(len(key) - len(span)) <= 2 \
                             and _within(span, key, 2 if len(key) >= FUZZY_LONG else 1):
-                        before = folded[: first.start()]
-                        found.append(Mention(self._iso[key], where[first.start()], where[last.end() - 1] + 1,
-                                             bool(_AT.search(before)), bool(_FROM.search(before))))
+                        found.append(_mention(self._iso[key], where[first.start()], where[last.end() - 1] + 1,
+                                              folded[: first.start()]))
                         break
             if found:
                 return found
@@ -177,6 +175,11 @@ class CountryFinder:
             return None
         best = max(enumerate(found), key=lambda p: (p[1].at and not p[1].origin, not p[1].origin, p[0]))[1]
         return self.states.get(best.iso)
+
+
+def _mention(iso: str, start: int, end: int, before: str) -> Mention:
+    """A mention, with what the folded text ``before`` it says: where the person is, or is from."""
+    return Mention(iso, start, end, bool(_AT.search(before)), bool(_FROM.search(before)))
 
 
 def _within(a: str, b: str, limit: int) -> bool:
