@@ -55,14 +55,17 @@ def _iberian_words() -> dict[str, frozenset[str]]:
     return {lang: frozenset(str(w) for w in words) for lang, words in raw.items()}
 
 
-def spanish_or_portuguese(words: list[str]) -> str | None:
-    """"es" or "pt" when at least two words belong to one of them only and none to the other."""
+def spanish_or_portuguese(words: list[str], previous: str | None = None) -> str | None:
+    """"es" or "pt" when at least two words belong to one of them only and none to the other; in a
+    conversation already in one of them (``previous``), one of its words and none of the other's
+    is enough ("borrar mis datos" in a Spanish conversation was read as Portuguese, 0.99999)."""
     lists = _iberian_words()
     es = sum(w in lists["es"] for w in words)
     pt = sum(w in lists["pt"] for w in words)
-    if es >= 2 and pt == 0:
+    need = {lang: 1 if lang == previous else 2 for lang in ("es", "pt")}
+    if es >= need["es"] and pt == 0:
         return "es"
-    if pt >= 2 and es == 0:
+    if pt >= need["pt"] and es == 0:
         return "pt"
     return None
 
@@ -157,7 +160,7 @@ class LanguageIdentifier:
         best = ranked[0]
         if best.lang in ("es", "pt") and {"es", "pt"} <= set(candidates):
             # letter statistics confuse the two on short messages; their own words do not
-            words_say = spanish_or_portuguese(words)
+            words_say = spanish_or_portuguese(words, previous)
             if words_say is not None and words_say != best.lang:
                 return LanguageGuess(words_say, 0.9, "Spanish or Portuguese words")
         if previous and best.lang != previous and (

@@ -94,3 +94,14 @@ def test_words_both_languages_share_decide_nothing() -> None:
     assert spanish_or_portuguese("no me paga dos meses que".split()) is None
     assert spanish_or_portuguese("mi jefe".split()) == "es" and spanish_or_portuguese("meu chefe".split()) == "pt"
     assert spanish_or_portuguese("mi chefe".split()) is None  # one of each: langdetect decides
+
+
+def test_in_a_spanish_conversation_one_spanish_word_keeps_it_spanish() -> None:
+    """Seen: "borrar mis datos" in a Spanish conversation was read as Portuguese (0.99999) and the
+    deletion was confirmed in English."""
+    assert ConversationLanguage(COMPLETE_LANGUAGES).after("borrar mis datos", "es") == "es"
+    from knowledge.answers.language import spanish_or_portuguese
+
+    assert spanish_or_portuguese(["mis", "datos"]) is None  # one word is not enough on its own
+    assert spanish_or_portuguese(["mis", "datos"], "es") == "es"
+    assert spanish_or_portuguese(["mis", "meus"], "es") is None  # words of both: no decision
