@@ -23,7 +23,8 @@ from knowledge.answers.follow_up import follow_up_query
 from knowledge.answers.phrases import phrases
 from knowledge.embedding.embedders import FOLLOW_UP_VECTOR, QUERY_VECTOR, unpack_vector
 from knowledge.triage import Urgency
-from knowledge.vocab import COMPLETE_LANGUAGES, FALLBACK_CATEGORY, answer_language
+from knowledge.triage.detector import CITATION_ONLY
+from knowledge.vocab import ARTICLE_WORD, COMPLETE_LANGUAGES, FALLBACK_CATEGORY, answer_language
 
 DomainDict = dict[str, Any]
 
@@ -199,6 +200,11 @@ class ActionExplainArticle(ServiceAction):
         return "action_explain_article"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        text = _text(tracker)
+        if text and not text.startswith("/") and not ARTICLE_WORD.search(text) and not CITATION_ONLY.match(text):
+            # a number inside a sentence ("ما بتعطيني معاشي من 3 شهور": no salary for 3 months) is
+            # not a request for that article: answer the message as the question it is
+            return ActionAnswerQuestion(self.services).run(dispatcher, tracker, domain)
         raw = _entity(tracker, "article") or tracker.get_slot("article")
         events = _disclaimer_once(dispatcher, tracker)
         if raw is None:

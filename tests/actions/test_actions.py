@@ -423,3 +423,20 @@ def test_saying_where_one_works_with_a_question_gets_the_question_answered(
     message = {**message, "text": "أعمل في الكويت"}
     actions.ActionRatification(svc).run(only_where, tracker("question_es", latest_message=message), domain)
     assert _texts(only_where)[0].startswith("Kuwait: este país no ha ratificado")
+
+
+def test_a_number_inside_a_sentence_is_not_a_request_for_that_article(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
+) -> None:
+    """Seen: "...ما بتعطيني معاشي من 3 شهور" (no salary for 3 months), read as ask_article with
+    the number 3, got article 3 (who the Convention does not cover)."""
+    message = {"text": "انا شغالة في لبنان والمدام ما بتعطيني معاشي من 3 شهور",
+               "intent": {"name": "ask_article", "confidence": 0.6}, "entities": [{"entity": "article", "value": "3"}]}
+    actions.ActionExplainArticle(svc).run(
+        dispatcher, tracker("question_es", latest_message=message, slots={"language": "ar"}), domain)
+    assert "المادة 3،" not in _texts(dispatcher)[0].split("\n")[0]
+    asked = CollectingDispatcher()
+    message = {**message, "text": "المادة 3"}
+    actions.ActionExplainArticle(svc).run(asked, tracker("question_es", latest_message=message,
+                                                          slots={"language": "ar"}), domain)
+    assert "(الاتفاقية، المادة 3، الجزء الأول)" in _texts(asked)[0].split("\n")[0]
