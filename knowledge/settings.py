@@ -19,6 +19,10 @@ REPO_DIR = PACKAGE_DIR.parent
 CONTENT_DIR = PACKAGE_DIR / "content"  # what an NGO edits: the corpus and the data files
 CORPUS_DIR = CONTENT_DIR / "corpus"
 DATA_DIR = CONTENT_DIR / "data"
+# One folder per language for the texts a person reads around the corpus (phrases, safety texts,
+# bot responses, names, glossary): adding a language is a folder here, its corpus folder, its NLU
+# file and a line in knowledge/vocab.py (README, "Adding a language").
+LANGUAGES_DIR = CONTENT_DIR / "languages"
 VAR_DIR = REPO_DIR / "var"
 
 

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import yaml
 
+from knowledge.content_check import language_files, raise_problems
+from knowledge.errors import KnowledgeError
 from knowledge.settings import DATA_DIR
 from knowledge.vocab import SUPPORTED_LANGUAGES
 
@@ -41,6 +43,15 @@ _STICKY_MIN_PROB = 0.90
 # an uncertain guess on a message this short does not move a conversation to another language
 # ("y si no tengo papeles" -> Tagalog 0.57 in a Spanish conversation)
 _UNCERTAIN_MAX_WORDS = 8
+# words of a romanized language's own list that make a Latin-script message that language (one is
+# enough in a message of up to three words: "dhanyabad", "kina diyena")
+ROMANIZED_MIN_WORDS = 2
+# reasons a guess rests on the message's own words, trusted even on an opening message
+_WORD_REASONS = ("marker words", "romanized words")
+
+
+class LanguageDataError(KnowledgeError):
+    """A language folder's words.yaml cannot be read."""
 
 
 @cache
@@ -68,6 +79,28 @@ def spanish_or_portuguese(words: list[str], previous: str | None = None) -> str 
     if pt >= need["pt"] and es == 0:
         return "pt"
     return None
+
+
+@cache
+def _folder_words() -> dict[str, dict[str, frozenset[str]]]:
+    """Each language folder's ``words.yaml``: ``markers`` (words of its script that its script
+    neighbours do not use) and ``romanized`` (its words typed in Latin letters)."""
+    problems: list[str] = []
+    found = language_files("words.yaml", problems)
+    raise_problems("the language folders' words.yaml", problems, LanguageDataError)
+    return {kind: {lang: frozenset(str(w).lower() for w in block.get(kind) or ()) for lang, block in found.items()}
+            for kind in ("markers", "romanized")}
+
+
+def _marked(words: list[str], candidates: tuple[str, ...], kind: str, at_least: int) -> str | None:
+    """The one candidate with at least ``at_least`` of its marker words in ``words`` and more than
+    any other candidate has."""
+    lists = _folder_words()[kind]
+    hits = sorted(((sum(w in lists[lang] for w in words), lang) for lang in candidates if lang in lists),
+                  reverse=True)
+    if not hits or hits[0][0] < at_least or (len(hits) > 1 and hits[1][0] >= hits[0][0]):
+        return None
+    return hits[0][1]
 
 
 @dataclass(frozen=True)
@@ -138,13 +171,24 @@ class LanguageIdentifier:
         candidates = tuple(lang for lang in _SCRIPT_LANGS[script] if lang in self.supported)
         if not candidates:
             return LanguageGuess(previous or self.default, 0.0, f"unsupported script {script}")
+        words = [w.strip(".,!?¿¡…:;()\"'।؟") for w in text.lower().split()]
+        if script == "LATIN":
+            # Nepali or Hindi typed in Latin letters ("mero passport sahu le rakhyo"): two of its
+            # own words, which langdetect's Latin profiles do not know
+            need = 1 if len(words) <= _LEXICON_MAX_WORDS else ROMANIZED_MIN_WORDS
+            roman = _marked(words, tuple(_folder_words()["romanized"]), "romanized", need)
+            if roman in self.supported:
+                return LanguageGuess(roman, 0.9, "romanized words")
         if len(candidates) == 1:
             return LanguageGuess(candidates[0], 1.0, f"script {script}")
+        marked = _marked(words, candidates, "markers", 1)
+        if marked is not None:
+            # Nepali and Hindi share Devanagari; their function words differ ("छ" / "है")
+            return LanguageGuess(marked, 0.95, "marker words")
         if "es" in candidates and ("¿" in text or "¡" in text):
             # opening question and exclamation marks are Spanish only, among the languages we
             # support; langdetect read "¿y si no tengo papeles?" as Tagalog (0.99999)
             return LanguageGuess("es", 1.0, "Spanish punctuation")
-        words = [w.strip(".,!?¿¡…:;()\"'") for w in text.lower().split()]
         if len(words) <= _LEXICON_MAX_WORDS:
             known = [lang for lang in candidates if all(w in _chat_words().get(lang, ()) for w in words)]
             if len(known) == 1:
@@ -200,7 +244,11 @@ class ConversationLanguage:
         if not text or text.startswith("/"):  # a button payload says nothing about language
             return self.answer_language(current)
         if current is None and len(text.split()) <= SHORT_OPENING_WORDS:
-            guess = self.opening.identify(text)
+            # a language we do not answer in stays recognised when its own words say so (Hindi
+            # beside Nepali); otherwise a very short message opens in a language we answer in
+            guess = self.identifier.identify(text)
+            if guess.reason not in _WORD_REASONS:
+                guess = self.opening.identify(text)
         else:
             guess = self.identifier.identify(text, previous=current)
         detected = self.answer_language(guess.lang)

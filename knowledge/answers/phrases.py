@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from knowledge.content_check import raise_problems, read_yaml
+from knowledge.content_check import language_files, merge_language_blocks, raise_problems, read_yaml
 from knowledge.errors import KnowledgeError
 from knowledge.settings import DATA_DIR
 from knowledge.vocab import (
@@ -96,6 +96,8 @@ class Phrases:
         if not problems and not isinstance(data, dict):
             problems.append(f"{path}: expected '{FACTS_KEY}:' and one block per language at the top level")
         raise_problems(path.name, problems, PhrasesError)
+        # a language's block may live in its folder (content/languages/<lang>/phrases.yaml)
+        merge_language_blocks(data, language_files("phrases.yaml", problems), str(path), problems)
         comments = _check_comments(path, data.get(FACTS_KEY), problems)
         words: dict[str, dict[str, str]] = {}
         for lang in COMPLETE_LANGUAGES:
@@ -241,6 +243,10 @@ def _language_names() -> dict[str, dict[str, str]]:
     data = read_yaml(LANGUAGE_NAMES_FILE, problems)
     if not problems and not (isinstance(data, dict) and all(isinstance(v, dict) for v in data.values())):
         problems.append(f"{LANGUAGE_NAMES_FILE}: expected one block of 'code: name' per answer language")
+    raise_problems(LANGUAGE_NAMES_FILE.name, problems, PhrasesError)
+    folders = {lang: block.get("languages") for lang, block in language_files("names.yaml", problems).items()
+               if block.get("languages")}
+    merge_language_blocks(data, folders, str(LANGUAGE_NAMES_FILE), problems)
     raise_problems(LANGUAGE_NAMES_FILE.name, problems, PhrasesError)
     return {str(lang): {str(k): str(v) for k, v in names.items()} for lang, names in data.items()}
 

@@ -12,12 +12,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from knowledge.answers.phrases import Phrases, default_phrases
-from knowledge.content_check import LANGUAGE_CODE, raise_problems, read_yaml, text_field
+from knowledge.content_check import (
+    LANGUAGE_CODE,
+    language_files,
+    merge_language_blocks,
+    raise_problems,
+    read_yaml,
+    text_field,
+)
 from knowledge.corpus.model import Corpus
 from knowledge.safety.errors import SafetyError
-from knowledge.settings import DATA_DIR
+from knowledge.settings import DATA_DIR, LANGUAGES_DIR
 from knowledge.vocab import COMPLETE_LANGUAGES, FALLBACK_CATEGORY, FALLBACK_LANGUAGE, URGENCY_CATEGORIES, document_id
 
 SAFETY_FILE = DATA_DIR / "safety.yaml"
@@ -80,6 +88,7 @@ class SafetyGuide:
         if not problems and not isinstance(data, dict):
             problems.append(f"{path}: expected 'labels:' and 'categories:' at the top level")
         raise_problems(path.name, problems, SafetyError)
+        _merge_language_folders(path, data, problems)
         labels = _check_labels(path, data.get("labels"), problems)
         situations = _check_categories(path, data.get("categories"), corpus, problems)
         raise_problems(path.name, problems, SafetyError)
@@ -96,6 +105,27 @@ class SafetyGuide:
 def default_guide() -> SafetyGuide:
     """The bundled safety content, loaded once (the only file access, before anyone is waiting)."""
     return SafetyGuide.load()
+
+
+def _merge_language_folders(path: Path, data: dict[str, Any], problems: list[str]) -> None:
+    """Add the texts a language keeps in its folder (``content/languages/<lang>/safety.yaml``:
+    ``labels:`` and ``categories:`` with each category's heading, steps and rights)."""
+    for lang, block in language_files("safety.yaml", problems).items():
+        where = f"{LANGUAGES_DIR / lang / 'safety.yaml'}"
+        if isinstance(data.get("labels"), dict):
+            merge_language_blocks(data["labels"], {lang: block.get("labels")}, str(path), problems)
+        texts = block.get("categories")
+        if not isinstance(texts, dict):
+            problems.append(f"{where}: expected 'categories:' with the texts of each category")
+            continue
+        categories = data.get("categories")
+        if not isinstance(categories, dict):
+            continue
+        for name, text in texts.items():
+            if not isinstance(categories.get(name), dict):
+                problems.append(f"{where}: unknown category {name!r}")
+                continue
+            merge_language_blocks(categories[name], {lang: text}, f"{path} (category {name!r})", problems)
 
 
 def _check_labels(path: Path, raw: object, problems: list[str]) -> dict[str, dict[str, str]]:

@@ -16,9 +16,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from knowledge.content_check import raise_problems, read_yaml
+from knowledge.content_check import language_files, raise_problems, read_yaml
 from knowledge.errors import KnowledgeError
-from knowledge.settings import DATA_DIR
+from knowledge.settings import DATA_DIR, LANGUAGES_DIR
 from knowledge.vocab import COMPLETE_LANGUAGES
 
 STATES_FILE = DATA_DIR / "states.yaml"
@@ -124,6 +124,7 @@ class StatesDirectory:
         sources = tuple(str(s) for s in data.get("sources") or ())
         if len(sources) < 2:
             problems.append(f"{path}: sources: name at least two sources the statuses were checked against")
+        _merge_language_folders(data, problems)
         regions = {str(k): {str(lang): str(n) for lang, n in (v or {}).items()}
                    for k, v in (data.get("regions") or {}).items()}
         states = [_state(f"{path}: states[{i}]", row, regions, problems) for i, row in enumerate(data["states"])]
@@ -132,6 +133,31 @@ class StatesDirectory:
         raise_problems(path.name, problems, StatesError)
         assert as_of is not None and as_of.month is not None and as_of.day is not None
         return cls(tuple(found), dt.date(as_of.year, as_of.month, as_of.day), sources, regions)
+
+
+# What a language folder's names.yaml adds to each row: (its key there, the row's key).
+_FOLDER_NAMES = (("states", "names"), ("cities", "cities"), ("ambiguous", "ambiguous"))
+
+
+def _merge_language_folders(data: dict[str, Any], problems: list[str]) -> None:
+    """Add the names a language keeps in its folder (``content/languages/<lang>/names.yaml``:
+    ``regions`` by English name, ``states``, ``cities`` and ``ambiguous`` by ISO code)."""
+    rows = {str(row.get("iso")): row for row in data["states"] if isinstance(row, dict)}
+    regions = data.setdefault("regions", {})
+    for lang, block in language_files("names.yaml", problems).items():
+        where = f"{LANGUAGES_DIR / lang / 'names.yaml'}"
+        for region, name in (block.get("regions") or {}).items():
+            if region not in regions:
+                problems.append(f"{where}: region {region!r} is not in the states file's regions")
+                continue
+            regions[region] = {**(regions[region] or {}), lang: name}
+        for key, field_name in _FOLDER_NAMES:
+            for iso, names in (block.get(key) or {}).items():
+                if str(iso) not in rows:
+                    problems.append(f"{where}: {key}: {iso} is not a state of the states file")
+                    continue
+                row = rows[str(iso)]
+                row[field_name] = {**(row.get(field_name) or {}), lang: names}
 
 
 def _day(value: Any, where: str, problems: list[str]) -> Day | None:

@@ -23,7 +23,9 @@ def domain() -> dict[str, Any]:
     """The real domain, as the action server receives it."""
     from rasa.shared.core.domain import Domain
 
-    return Domain.load(str(BOT / "domain")).as_dict()
+    from bot.runtime import domain_dir
+
+    return Domain.load(str(domain_dir())).as_dict()
 
 
 @pytest.fixture()

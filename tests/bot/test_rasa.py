@@ -17,7 +17,7 @@ BOT = runtime.BOT_DIR
 
 def test_rasa_data_validate() -> None:
     result = subprocess.run(
-        [RASA, "data", "validate", "--domain", str(BOT / "domain"), "--data", str(BOT / "data"),
+        [RASA, "data", "validate", "--domain", str(runtime.domain_dir()), "--data", str(BOT / "data"),
          "--config", str(BOT / "config.yml")],
         capture_output=True, text=True, env=runtime._env(), check=False)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

@@ -26,7 +26,7 @@ from knowledge.embedding.embedders import FOLLOW_UP_VECTOR, QUERY_VECTOR, make_e
 
 @pytest.fixture(scope="module")
 def domain() -> Domain:
-    return Domain.load(str(runtime.BOT_DIR / "domain"))
+    return Domain.load(str(runtime.domain_dir()))
 
 
 def _tracker(domain: Domain, **slots: Any) -> DialogueStateTracker:

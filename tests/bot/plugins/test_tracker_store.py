@@ -13,9 +13,10 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, 
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.plugins.tracker_store import CachedSQLTrackerStore
+from bot.runtime import domain_dir
 from channels.tracker import TrackerEvents
 
-DOMAIN = Domain.load(str(Path(__file__).resolve().parents[3] / "bot" / "domain"))
+DOMAIN = Domain.load(str(domain_dir()))
 
 
 def _turn(text: str, intent: str = "ask_question") -> list:  # type: ignore[type-arg]
