@@ -23,9 +23,11 @@ from knowledge.answers.language import LanguageIdentifier
 from knowledge.errors import KnowledgeError
 from knowledge.search.retriever import SearchResult
 from knowledge.triage import Urgency
-from knowledge.vocab import SUPPORTED_LANGUAGES, document_id
+from knowledge.vocab import SUPPORTED_LANGUAGES, answer_language, document_id
 
-KEYS = ("recall@1", "recall@3", "recall@5", "mrr", "oos_refusal", "lang_id_accuracy", "n")
+# answer_in_lang: the share of messages whose answer is written in their own language (the language
+# found, if the assistant has content in it; English otherwise)
+KEYS = ("recall@1", "recall@3", "recall@5", "mrr", "oos_refusal", "lang_id_accuracy", "answer_in_lang", "n")
 URGENT_KEYS = ("urgent_recall", "urgent_precision")
 
 
@@ -148,6 +150,8 @@ def _score(outcomes: list[Outcome]) -> dict[str, float | int | None]:
     scores["lang_id_accuracy"] = mean(
         [1.0 if o.predicted_lang == o.item.lang else 0.0 for o in ident]
     )
+    scores["answer_in_lang"] = mean([1.0 if answer_language(o.predicted_lang) == o.item.lang else 0.0
+                                     for o in outcomes])
     labelled = [o for o in outcomes if o.item.urgent is not None and o.urgent_predicted is not None]
     if labelled:
         hits = sum(1 for o in labelled if o.item.urgent and o.urgent_predicted)

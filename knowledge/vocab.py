@@ -13,7 +13,7 @@ import re
 # --- languages ---------------------------------------------------------------------------------
 
 # Languages with complete content (corpus, safety texts, responses): answers come in one of these.
-COMPLETE_LANGUAGES: tuple[str, ...] = ("en", "es", "fr", "ar")
+COMPLETE_LANGUAGES: tuple[str, ...] = ("en", "es", "fr", "ar", "ne")
 # Languages the assistant recognises in a message (answers fall back to English outside the above).
 SUPPORTED_LANGUAGES: tuple[str, ...] = (
     "en", "es", "fr", "ar", "pt", "id", "th", "zh", "vi", "sw", "hi", "tl", "ru", "bn", "ne",
@@ -23,6 +23,16 @@ KNOWN_LANGUAGES: frozenset[str] = frozenset(
     "en es fr ar pt id th zh vi sw hi tl ru bn ne ur fa am ti my km si ta uk ro it de".split()
 )
 FALLBACK_LANGUAGE = "en"
+# Languages written in Latin letters; in any other language, a text mostly in Latin letters is that
+# language romanized ("mero passport sahu le rakhyo": Nepali).
+LATIN_SCRIPT_LANGUAGES: frozenset[str] = frozenset("en es fr pt id vi sw tl ro it de".split())
+
+
+def romanized(text: str, lang: str) -> bool:
+    """Whether ``text`` is ``lang`` typed in Latin letters (a language written in another script)."""
+    letters = [c for c in text if c.isalpha()]
+    latin = sum(c.isascii() for c in letters)
+    return lang not in LATIN_SCRIPT_LANGUAGES and bool(letters) and latin > len(letters) / 2
 
 
 def answer_language(lang: str | None) -> str:

@@ -89,14 +89,23 @@ def _folder_words() -> dict[str, dict[str, frozenset[str]]]:
     found = language_files("words.yaml", problems)
     raise_problems("the language folders' words.yaml", problems, LanguageDataError)
     return {kind: {lang: frozenset(str(w).lower() for w in block.get(kind) or ()) for lang, block in found.items()}
-            for kind in ("markers", "romanized")}
+            for kind in ("markers", "romanized", "markers_endings", "romanized_endings")}
+
+
+def _is_marker(word: str, lang: str, kind: str) -> bool:
+    """``word`` is one of ``lang``'s marker words, or ends like one of its verb forms and
+    postpositions ("गर्छन्", "छोरालाई"; "garchha", "malai") with a stem before the ending."""
+    words = _folder_words()
+    if word in words[kind].get(lang, ()):
+        return True
+    return any(word.endswith(end) and len(word) >= len(end) + 2 for end in words[f"{kind}_endings"].get(lang, ()))
 
 
 def _marked(words: list[str], candidates: tuple[str, ...], kind: str, at_least: int) -> str | None:
     """The one candidate with at least ``at_least`` of its marker words in ``words`` and more than
     any other candidate has."""
     lists = _folder_words()[kind]
-    hits = sorted(((sum(w in lists[lang] for w in words), lang) for lang in candidates if lang in lists),
+    hits = sorted(((sum(_is_marker(w, lang, kind) for w in words), lang) for lang in candidates if lang in lists),
                   reverse=True)
     if not hits or hits[0][0] < at_least or (len(hits) > 1 and hits[1][0] >= hits[0][0]):
         return None

@@ -40,6 +40,11 @@ class RetrievalConfig:
     # asked about their rights, and those are what state them. Measured: recall@3 0.851 ->
     # 0.892 on the dev set, flat for any value from 0.01 to 0.03.
     background_penalty: float = 0.02
+    # How many of a citation's language views are averaged, best first (0 = all of them). With
+    # Nepali as a fifth language, the mean over all views moved English questions off their
+    # provision (a view in a language the encoder reads poorly is noise); the best three, measured
+    # on the dev set: recall@1 0.595 -> 0.622, recall@3 0.838 -> 0.905 (all views: 0.838).
+    views: int = 3
 
 
 @dataclass(frozen=True)
@@ -178,10 +183,23 @@ class Retriever:
             total += score_sorted[take]
         view_score = np.zeros(len(self._view_cid), dtype=np.float32)
         view_score[view_sorted[starts]] = total / self.config.pool
-        counts = np.bincount(self._view_cid, weights=view_score, minlength=len(self._cids))
-        cid_score = counts / self._views_per_cid - self._penalty
+        if self.config.views:
+            cid_score = self._best_views(view_score) - self._penalty
+        else:
+            counts = np.bincount(self._view_cid, weights=view_score, minlength=len(self._cids))
+            cid_score = counts / self._views_per_cid - self._penalty
         pooled = dict(zip(self._cids, cid_score.tolist(), strict=True))
         return pooled
+
+    def _best_views(self, view_score: np.ndarray) -> np.ndarray:
+        """Per citation, the mean of its ``views`` best language views."""
+        order = np.lexsort((-view_score, self._view_cid))
+        cid_sorted = self._view_cid[order]
+        starts = np.flatnonzero(np.r_[True, cid_sorted[1:] != cid_sorted[:-1]])
+        rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+        keep = rank < self.config.views
+        sums = np.bincount(cid_sorted[keep], weights=view_score[order][keep], minlength=len(self._cids))
+        return sums / np.minimum(self._views_per_cid, self.config.views)
 
     def _hit(self, cid: str, score: float, lang: str) -> Hit:
         meta = self.corpus.metas.get(cid)

@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
+from knowledge.content_check import language_files
 from knowledge.states.directory import State, StatesDirectory, default_states
 
 # Capitals whose lower-case form is an everyday word in a corpus language ("us", French "eau"), and
@@ -32,6 +33,15 @@ _FROM = re.compile(r"(?:\bfrom|\bsoy\s+de|\bvengo\s+de|\bsuis\s+(?:du|de|des|d')
 # A status question right after a name also tells a country from a word: "has jordan ratified", "واش المغرب صادق".
 _STATUS_AFTER = re.compile(r"^\W*(?:\w+\s+)?(?:ratif|sign|firm|part|adher|accede|صادق|صدق|وقع|طرف|ملزم)")
 _STATUS_BEFORE = re.compile(r"(?:\b(?:is|has|does|did|ha|est-ce que|هل|واش|wach)\s+)$")
+# Nepali (and Hindi) write "in", "from", "of" after a name and joined to it ("मलेसियामा": in
+# Malaysia), or as the next word in Latin letters ("malaysia ma"). Indic vowel signs are not word
+# characters to Python, so a name is bounded by the whole block (नेपाल is not in नेपाली, Nepali).
+_POST_AT = ("मा", "मै", "भित्र", "में")
+_POST_FROM = ("बाट", "देखि", "से")
+_POSTPOSITIONS = tuple(sorted((*_POST_AT, *_POST_FROM, "को", "का", "की", "के", "लाई", "ले", "तिर", "सम्म"),
+                              key=len, reverse=True))
+_AT_AFTER = re.compile(r"^\s+(?:ma|maa)\b")
+_FROM_AFTER = re.compile(r"^\s+(?:bata|baata)\b")
 _FOLD = str.maketrans({"ة": "ه", "ى": "ي", "ـ": None, "’": "'"})
 # Typos: a run of words within this many edits of a name of at least FUZZY_MIN letters, same first
 # letter ("soudi arabia", "malacia"), tried only when nothing matched exactly.
@@ -56,6 +66,10 @@ def _fold_with_positions(text: str) -> tuple[str, list[int]]:
                 out.append(f)
                 where.append(i)
     return "".join(out), where
+
+
+_FOLDED_AT = frozenset(fold(p) for p in _POST_AT)
+_FOLDED_FROM = frozenset(fold(p) for p in _POST_FROM)
 
 
 @dataclass(frozen=True)
@@ -102,7 +116,7 @@ class CountryFinder:
                 self._by_first.setdefault(key[0], []).append(key)
         # forms written with their short vowels, matched as typed before folding
         self._marked = {f: s.iso for s in states.states for forms in s.names.values() for f in forms
-                        if any(unicodedata.combining(c) for c in f)}
+                        if any(unicodedata.combining(c) and "\u0610" <= c <= "\u065f" for c in f)}
         self._exact = exact
         self._folded = _pattern(folded)
         self._capitals = re.compile(
@@ -119,6 +133,11 @@ class CountryFinder:
             mention = _mention(iso, where[m.start("name")], where[m.end("name") - 1] + 1, folded[: m.start()])
             if any(c in "بل" for c in m.group("clitic") or ""):  # "بالسعودية": in Saudi Arabia
                 mention = Mention(mention.iso, mention.start, mention.end, True, mention.origin)
+            post, after = m.group("post") or "", folded[m.end():]
+            if post in _FOLDED_AT or _AT_AFTER.search(after):  # "कतारमा", "qatar ma": in Qatar
+                mention = Mention(mention.iso, mention.start, mention.end, True, mention.origin)
+            if post in _FOLDED_FROM or _FROM_AFTER.search(after):  # "नेपालबाट", "nepal bata": from Nepal
+                mention = Mention(mention.iso, mention.start, mention.end, mention.at, True)
             status = bool(_STATUS_BEFORE.search(folded[: m.start()]) or _STATUS_AFTER.search(folded[m.end():]))
             if (key, iso) in self._ambiguous and not (mention.at or mention.origin or status):
                 continue
@@ -153,9 +172,12 @@ class CountryFinder:
     def _fuzzy(self, folded: str, where: list[int]) -> list[Mention]:
         words = list(re.finditer(r"\w+", folded))
         found = []
+        common = _function_words()
         for size in (3, 2, 1):
             for i in range(len(words) - size + 1):
                 first, last = words[i], words[i + size - 1]
+                if any(w.group(0) in common for w in words[i: i + size]):
+                    continue  # "malai" (Nepali: to me) is not a typo of Malawi
                 span = " ".join(w.group(0) for w in words[i: i + size])
                 for key in self._by_first.get(span[0], ()):
                     if key.count(" ") + 1 == size and abs(len(key) - len(span)) <= 2 \
@@ -205,8 +227,19 @@ def _pattern(names: dict[str, str]) -> re.Pattern[str]:
     """One alternation of every folded name, longest first, as whole words; Arabic names also with an
     attached "و" "ف" "ب" "ل" "ك" (and "لل" for a name with the article: "للسعوديه")."""
     alternatives = [r"\s+".join(map(re.escape, key.split())) for key in sorted(names, key=len, reverse=True)]
-    return re.compile(r"(?<!\w)(?:(?P<clitic>[وف][بلك]?|[بلك])(?=[\u0600-\u06ff]))?(?P<name>" + "|".join(alternatives)
-                      + r")(?!\w)")
+    return re.compile(r"(?<![\w\u0900-\u0dff])(?:(?P<clitic>[وف][بلك]?|[بلك])(?=[\u0600-\u06ff]))?(?P<name>"
+                      + "|".join(alternatives) + r")(?P<post>" + "|".join(re.escape(fold(p)) for p in _POSTPOSITIONS)
+                      + r")?(?![\w\u0900-\u0dff])")
+
+
+@cache
+def _function_words() -> frozenset[str]:
+    """The words language folders list as their own (``words.yaml``): never read as a misspelt
+    country ("malai", Nepali for "to me", is one edit from Malawi)."""
+    problems: list[str] = []
+    found = language_files("words.yaml", problems)
+    return frozenset(fold(str(w)) for block in found.values() for kind in ("markers", "romanized")
+                     for w in block.get(kind) or ())
 
 
 @cache

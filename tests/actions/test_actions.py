@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import actions, services
 from knowledge.answers.follow_up import follow_up_query
 from knowledge.embedding.embedders import FOLLOW_UP_VECTOR, QUERY_VECTOR, pack_vector
+from knowledge.safety.guide import default_guide
 from knowledge.vocab import answer_language
 
 TrackerFactory = Callable[..., Tracker]
@@ -162,7 +163,9 @@ def test_a_follow_up_uses_the_joined_vector_rasa_passed_on(
     actions.ActionAnswerQuestion(svc).run(dispatcher, t, domain)
     assert embedded == ([follow_up_query(previous, text)] if stale else [])
     answer = next(m for m in dispatcher.messages if m.get("text"))
-    assert answer["custom"]["citations"][0] == "icrmw:art30"  # education, read with the question before
+    # education, read with the question before: art. 30, or level with it the joint general comment's
+    # section saying the same (children's access to school whatever their parents' status)
+    assert "icrmw:art30" in answer["custom"]["citations"][:2]
 
 
 @pytest.mark.parametrize("packed", [
@@ -333,16 +336,29 @@ def test_a_common_situation_that_needs_help_soon_gets_the_answer_and_where_to_ge
     assert "utter_ask_feedback" not in _responses(dispatcher), "offered help, not asked for feedback"
 
 
-def test_a_nepali_emergency_is_recorded_in_nepali_with_the_steps_in_english_saying_why(
+def test_a_nepali_emergency_gets_the_steps_in_nepali(
     svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
 ) -> None:
     text = "पुलिसले मलाई अहिले समात्यो, म थानामा छु, के गर्ने"  # the police caught me now, I am at the station
-    t = tracker("urgent_en", latest_message={"text": text, "intent": {"name": "urgent"}, "entities": []})
+    t = tracker("urgent_en", latest_message={"text": text, "intent": {"name": "urgent"}, "entities": []},
+                slots={"language": "ne"})
     actions.ActionTriage(svc).run(dispatcher, t, domain)
     handoff = _custom(dispatcher, "handoff")
     assert handoff["language"] == "ne" and "writes in Nepali" in handoff["summary"]
     assert handoff["category"] == "detention" and handoff["topic"]
-    assert dispatcher.messages[0]["text"].startswith("(We cannot write this in Nepali yet, so here it is in English.)")
+    heading = default_guide().situations["detention"].texts["ne"].heading
+    assert dispatcher.messages[0]["text"].startswith(heading), dispatcher.messages[0]["text"]
+
+
+def test_a_hindi_emergency_is_recorded_in_hindi_with_the_steps_in_english_saying_why(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
+) -> None:
+    text = "पुलिस ने मुझे अभी पकड़ लिया है, मैं थाने में हूँ, क्या करूँ"  # the police caught me, I am at the station
+    t = tracker("urgent_en", latest_message={"text": text, "intent": {"name": "urgent"}, "entities": []})
+    actions.ActionTriage(svc).run(dispatcher, t, domain)
+    handoff = _custom(dispatcher, "handoff")
+    assert handoff["language"] == "hi" and "writes in Hindi" in handoff["summary"]
+    assert dispatcher.messages[0]["text"].startswith("(We cannot write this in Hindi yet, so here it is in English.)")
 
 
 # --- the person's country (issue 14) -------------------------------------------------------------

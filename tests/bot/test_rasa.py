@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot import nlu_eval, runtime
+from knowledge.vocab import COMPLETE_LANGUAGES
 
 RASA = str(Path(sys.executable).with_name("rasa"))
 BOT = runtime.BOT_DIR
@@ -35,7 +36,7 @@ def test_conversation_stories(model: Path, tmp_path: Path) -> None:
 
 def test_heldout_intent_accuracy_per_language(model: Path) -> None:
     report = nlu_eval.evaluate(model)
-    assert set(report) == {"en", "es", "fr", "ar"}
+    assert set(report) == set(COMPLETE_LANGUAGES)
     for lang, row in report.items():
         assert row["accuracy"] >= 0.8, (lang, row)
 
@@ -69,16 +70,31 @@ def test_http_api_is_off(running: runtime.Ports) -> None:
     ("fr", "Mon employeur a confisqué mon passeport, est-ce qu'il a le droit ?", "art. 21",
      "Convention, art. 21"),
     ("ar", "صاحب العمل أخذ جواز سفري ولا يريد إرجاعه، هل هذا مسموح؟", "21", "الاتفاقية، المادة 21"),
+    ("ne", "साहुले मेरो पासपोर्ट राखेर फिर्ता दिँदैन, यो ठिक हो?", "21", "महासन्धि, धारा 21"),
 ])
 def test_end_to_end_question_in_several_languages(
     running: runtime.Ports, lang: str, question: str, citation: str, marker: str,
 ) -> None:
     sender = f"e2e-{lang}"
-    runtime.send(running, sender, {"en": "hello", "es": "hola", "fr": "bonjour", "ar": "مرحبا"}[lang])
+    runtime.send(running, sender, {"en": "hello", "es": "hola", "fr": "bonjour", "ar": "مرحبا", "ne": "नमस्ते"}[lang])
     reply = runtime.send(running, sender, question)
     text = _texts(reply)
     assert marker in text, text
     assert any((m.get("custom") or {}).get("lang") == lang for m in reply), reply  # type: ignore[union-attr]
+
+
+def test_end_to_end_nepali_urgent_message_gets_nepali_safety_steps(running: runtime.Ports) -> None:
+    from knowledge.safety.guide import default_guide
+
+    heading = default_guide().situations["detention"].texts["ne"].heading
+    text = _texts(runtime.send(running, "e2e-ne-urgent", "पुलिसले मलाई अहिले समात्यो, म थुनामा छु, सहयोग गर्नुहोस्"))
+    assert heading in text and "Convention" not in text, text
+
+
+def test_end_to_end_roman_nepali_is_answered_in_nepali(running: runtime.Ports) -> None:
+    reply = runtime.send(running, "e2e-ne-roman", "mero talab 3 mahina dekhi aayena, ke garne?")
+    assert any((m.get("custom") or {}).get("lang") == "ne" for m in reply), reply  # type: ignore[union-attr]
+    assert "महासन्धि" in _texts(reply)
 
 
 def test_end_to_end_language_choice_is_confirmed_in_that_language(running: runtime.Ports) -> None:

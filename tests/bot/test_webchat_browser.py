@@ -104,3 +104,18 @@ async def test_network_failure_keeps_the_text_and_polling_brings_later_messages(
     note = gateway.keys.seal({"text": "An adviser from the helpline will write to you here.", "buttons": []})
     await gateway.db(gateway.store.complete_inbox, None, [], [(conversation, note)], gateway.clock())
     await expect(bot(page, "An adviser from the helpline")).to_be_visible(timeout=15_000)
+
+
+NE_QUESTION = "साहुले मेरो पासपोर्ट राखेर फिर्ता दिँदैन, यो ठिक हो?"
+
+
+async def test_a_nepali_phone_gets_the_page_and_the_answer_in_nepali(chat: tuple[str, Gateway], tmp_path: Path) -> None:
+    expect = playwright.expect
+    async with phone(chat[0], locale="ne-NP") as page:
+        await expect(page.locator("footer")).to_contain_text("कानुनी सल्लाह होइन")
+        assert await page.evaluate("document.documentElement.dir") == "ltr"
+        await ask(page, NE_QUESTION)
+        answer = bot(page, "महासन्धि, धारा 21")
+        await expect(answer).to_be_visible(timeout=ANSWER_WAIT)
+        assert await answer.evaluate("el => el.matches(':dir(ltr)')")
+        await page.screenshot(path=str(tmp_path / "webchat-ne.png"), full_page=True)

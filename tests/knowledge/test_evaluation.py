@@ -98,7 +98,7 @@ def test_recall_mrr_refusal_and_language_accuracy() -> None:
     overall = evaluation.summarize(outcomes)["overall"]
     assert overall == {
         "recall@1": 0.5, "recall@3": 0.75, "recall@5": 1.0, "mrr": round((1 + 1 / 2 + 1 / 4 + 1) / 4, 4),
-        "oos_refusal": 0.5, "lang_id_accuracy": round(5 / 6, 4), "n": 6,
+        "oos_refusal": 0.5, "lang_id_accuracy": round(5 / 6, 4), "answer_in_lang": round(5 / 6, 4), "n": 6,
     }
 
 
@@ -107,11 +107,17 @@ def test_per_language_scores_and_the_table() -> None:
     per = report["per_language"]
     assert list(per) == ["en", "es", "fr"]
     assert per["fr"] == {"recall@1": None, "recall@3": None, "recall@5": None, "mrr": None, "oos_refusal": 0.0,
-                         "lang_id_accuracy": 0.0, "n": 1}
+                         "lang_id_accuracy": 0.0, "answer_in_lang": 0.0, "n": 1}
     table = evaluation.format_table(report).splitlines()
     assert table[0].split() == ["lang", "recall@1", "recall@3", "recall@5", "mrr", "oos_refusal",
-                                "lang_id_accuracy", "n"]
+                                "lang_id_accuracy", "answer_in_lang", "n"]
     assert table[1].split()[:2] == ["overall", "0.500"] and table[-1].split()[-2:] == ["0.000", "1"]
+
+
+def test_a_language_without_content_is_recognised_but_answered_in_english() -> None:
+    item = evaluation.Item("pt1", "pt", "o patrão ficou com o meu passaporte", frozenset({"icrmw:art21"}), None)
+    scores = evaluation.summarize([evaluation.Outcome(item, "pt", True, ["icrmw:art21"])])["overall"]
+    assert scores["lang_id_accuracy"] == 1.0 and scores["answer_in_lang"] == 0.0
 
 
 def test_urgency_is_scored_on_labelled_items_with_one_embedding_each() -> None:

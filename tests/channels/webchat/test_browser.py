@@ -45,13 +45,13 @@ async def serving(gateway: Gateway) -> AsyncIterator[tuple[str, Gateway]]:
 
 
 @asynccontextmanager
-async def phone(url: str, expected: tuple[str, ...] = ()) -> AsyncIterator[Any]:
+async def phone(url: str, expected: tuple[str, ...] = (), locale: str = "en-GB") -> AsyncIterator[Any]:
     """A small touch phone's browser on the chat page; fails the test on any script or CSP error
     (other than the ``expected`` ones: Chromium logs a refused request as an error)."""
     problems: list[str] = []
     async with playwright.async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        context = await browser.new_context(locale="en-GB", viewport={"width": 360, "height": 640},
+        context = await browser.new_context(locale=locale, viewport={"width": 360, "height": 640},
                                             is_mobile=True, has_touch=True)
         tab = await context.new_page()
         tab.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
