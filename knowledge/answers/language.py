@@ -92,6 +92,27 @@ def _folder_words() -> dict[str, dict[str, frozenset[str]]]:
             for kind in ("markers", "romanized", "markers_endings", "romanized_endings")}
 
 
+@cache
+def _glosses() -> dict[str, dict[str, str]]:
+    problems: list[str] = []
+    found = language_files("words.yaml", problems)
+    return {lang: {str(k).lower(): str(v) for k, v in (block.get("romanized_glosses") or {}).items()}
+            for lang, block in found.items()}
+
+
+def glossed(text: str) -> str:
+    """``text``, and when it is a romanized language with glosses (Roman Nepali), the English of
+    its content words in brackets after it: the query the Convention is searched with. The
+    encoder reads Roman Nepali poorly; "mero talab 3 mahina dekhi aayena" was not covered, with
+    "(salary, not received not paid)" it finds pay."""
+    words = [w.strip(".,!?¿¡…:;()\"'") for w in text.lower().split()]
+    lang = _marked(words, tuple(_folder_words()["romanized"]), "romanized",
+                   1 if len(words) <= _LEXICON_MAX_WORDS else ROMANIZED_MIN_WORDS)
+    glosses = _glosses().get(lang or "", {})
+    found = list(dict.fromkeys(glosses[w] for w in words if w in glosses))
+    return f"{text} ({', '.join(found)})" if found else text
+
+
 def _is_marker(word: str, lang: str, kind: str) -> bool:
     """``word`` is one of ``lang``'s marker words, or ends like one of its verb forms and
     postpositions ("गर्छन्", "छोरालाई"; "garchha", "malai") with a stem before the ending."""

@@ -254,5 +254,8 @@ def find_country(text: str) -> State | None:
 
 def question_text(text: str) -> str:
     """What a message asks, without the countries it names (the text itself when that is all it
-    says): the text the Convention is searched with and the urgency model reads."""
-    return default_finder().without_countries(text) or text
+    says), romanized words glossed in English (``knowledge.answers.language.glossed``): the text
+    the Convention is searched with and the urgency model reads."""
+    from knowledge.answers.language import glossed
+
+    return glossed(default_finder().without_countries(text) or text)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.answers.language import ConversationLanguage, LanguageIdentifier
+from knowledge.answers.language import ConversationLanguage, LanguageIdentifier, glossed
 from knowledge.corpus.model import Corpus
 from knowledge.vocab import COMPLETE_LANGUAGES, romanized
 
@@ -150,3 +150,14 @@ def test_the_corpus_typical_questions_are_identified_in_their_language(corpus: C
     assert sum(ident.identify(q).lang == "ne" for q in roman) >= 0.85 * len(roman)
     others = [q for (_, lang), e in corpus.entries.items() if lang in ("en", "es", "fr", "ar") for q in e.questions]
     assert not [q for q in others if ident.identify(q).lang in ("ne", "hi")]
+
+
+@pytest.mark.parametrize("text,glosses", [
+    ("mero talab 3 mahina dekhi aayena, ke garne?", "(salary, not received not paid, what to do)"),
+    ("sahu le passport rakhyo", "(employer, kept taken)"),
+    ("my boss kept my passport", None),  # English: no romanized words
+    ("no me pagan el salario", None),
+    ("मेरो तलब आएन", None),  # Devanagari: the encoder reads it
+])
+def test_roman_nepali_is_searched_with_its_content_words_in_english(text: str, glosses: str | None) -> None:
+    assert glossed(text) == (f"{text} {glosses}" if glosses else text)
