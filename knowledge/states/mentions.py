@@ -21,9 +21,10 @@ from functools import cache
 from knowledge.content_check import language_files
 from knowledge.states.directory import State, StatesDirectory, default_states
 
-# Capitals whose lower-case form is an everyday word in a corpus language ("us", French "eau"), and
+# Capitals whose lower-case form is an everyday word in a corpus language ("us", French "eau", Roman
+# Hindi "rok": stop), and
 # those that count in lower case only like an ambiguous name (Spanish "usa": "uses").
-_WORD_LIKE = frozenset({"us", "eau", "eu", "ee", "el", "la", "le", "un", "una", "une", "al", "es", "ma"})
+_WORD_LIKE = frozenset({"us", "eau", "eu", "ee", "el", "la", "le", "un", "una", "une", "al", "es", "ma", "rok"})
 _LOWER_AMBIGUOUS = frozenset({"usa"})
 # Words just before a country that say where the person is or works, and where they come from.
 _AT = re.compile(r"(?:\b(?:in|at|to|en|au|aux|a|à|dans|fi|fel|fil|b)\s+(?:(?:the|el|la|le|l'|los|les)\s*)?"
@@ -40,8 +41,8 @@ _POST_AT = ("मा", "मै", "भित्र", "में")
 _POST_FROM = ("बाट", "देखि", "से")
 _POSTPOSITIONS = tuple(sorted((*_POST_AT, *_POST_FROM, "को", "का", "की", "के", "लाई", "ले", "तिर", "सम्म"),
                               key=len, reverse=True))
-_AT_AFTER = re.compile(r"^\s+(?:ma|maa)\b")
-_FROM_AFTER = re.compile(r"^\s+(?:bata|baata)\b")
+_AT_AFTER = re.compile(r"^\s+(?:ma|maa|मा|में)(?![\w\u0900-\u0dff])")
+_FROM_AFTER = re.compile(r"^\s+(?:bata|baata|बाट|से)(?![\w\u0900-\u0dff])")
 _FOLD = str.maketrans({"ة": "ه", "ى": "ي", "ـ": None, "’": "'"})
 # Typos: a run of words within this many edits of a name of at least FUZZY_MIN letters, same first
 # letter ("soudi arabia", "malacia"), tried only when nothing matched exactly.

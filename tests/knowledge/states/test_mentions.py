@@ -62,3 +62,26 @@ def test_what_is_asked_without_the_countries() -> None:
     assert question_text("trabajo en España, mi jefe no me paga") == "trabajo en , mi jefe no me paga"
     assert question_text("Oman") == "Oman"  # a country alone stays what it is
     assert question_text("my boss took my passport") == "my boss took my passport"
+
+
+@pytest.mark.parametrize("text,iso", [
+    ("म मलेसियामा छु", "MY"),  # "in" joined to the name
+    ("म नेपाली हुँ, कतारमा काम गर्छु", "QA"),  # नेपाली (Nepali) is not Nepal
+    ("म नेपालबाट हुँ, अहिले साउदीमा काम गर्छु", "SA"),  # from Nepal, in Saudi Arabia
+    ("nepal bata aako, qatar ma chu", "QA"),
+    ("मैं मलेशिया में हूँ लेकिन नेपाल से हूँ", "MY"),  # Hindi, the postposition a word of its own
+    ("दुबईमा मेरो साहुले पासपोर्ट राख्यो", "AE"),
+])
+def test_nepali_and_hindi_postpositions(text: str, iso: str) -> None:
+    state = find_country(text)
+    assert state is not None and state.iso == iso
+
+
+@pytest.mark.parametrize("text", [
+    "sahu le malai kutyo",  # malai: "to me", one letter from Malawi; "le malai" is not "le Mali"
+    "मलाई फ्रान्सेली भाषा आउँछ",  # a word with a virama inside another (France in "French")
+    "अनुमोदन गरिसके",  # "has ratified": not Greece
+    "kya vo mujhe rok sakta hai",  # rok: "stop", not the ROK
+])
+def test_no_country_in_nepali_or_hindi_words(text: str) -> None:
+    assert find_country(text) is None
