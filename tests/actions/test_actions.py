@@ -350,15 +350,15 @@ def test_a_nepali_emergency_gets_the_steps_in_nepali(
     assert dispatcher.messages[0]["text"].startswith(heading), dispatcher.messages[0]["text"]
 
 
-def test_a_hindi_emergency_is_recorded_in_hindi_with_the_steps_in_english_saying_why(
+def test_a_bengali_emergency_is_recorded_in_bengali_with_the_steps_in_english_saying_why(
     svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
 ) -> None:
-    text = "पुलिस ने मुझे अभी पकड़ लिया है, मैं थाने में हूँ, क्या करूँ"  # the police caught me, I am at the station
+    text = "পুলিশ এইমাত্র আমাকে ধরে থানায় আটকে রেখেছে, কী করব"  # the police just caught me, holding me at the station
     t = tracker("urgent_en", latest_message={"text": text, "intent": {"name": "urgent"}, "entities": []})
     actions.ActionTriage(svc).run(dispatcher, t, domain)
     handoff = _custom(dispatcher, "handoff")
-    assert handoff["language"] == "hi" and "writes in Hindi" in handoff["summary"]
-    assert dispatcher.messages[0]["text"].startswith("(We cannot write this in Hindi yet, so here it is in English.)")
+    assert handoff["language"] == "bn" and "writes in Bengali" in handoff["summary"]
+    assert dispatcher.messages[0]["text"].startswith("(We cannot write this in Bengali yet, so here it is in English.)")
 
 
 # --- the person's country (issue 14) -------------------------------------------------------------
