@@ -41,7 +41,7 @@ _POST_AT = ("मा", "मै", "भित्र", "में")
 _POST_FROM = ("बाट", "देखि", "से")
 _POSTPOSITIONS = tuple(sorted((*_POST_AT, *_POST_FROM, "को", "का", "की", "के", "लाई", "ले", "तिर", "सम्म"),
                               key=len, reverse=True))
-_AT_AFTER = re.compile(r"^\s+(?:ma|maa|मा|में)(?![\w\u0900-\u0dff])")
+_AT_AFTER = re.compile(r"^\s+(?:ma|maa|mein|मा|में)(?![\w\u0900-\u0dff])")
 _FROM_AFTER = re.compile(r"^\s+(?:bata|baata|बाट|से)(?![\w\u0900-\u0dff])")
 _FOLD = str.maketrans({"ة": "ه", "ى": "ي", "ـ": None, "’": "'"})
 # Typos: a run of words within this many edits of a name of at least FUZZY_MIN letters, same first

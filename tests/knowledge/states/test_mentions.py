@@ -85,3 +85,9 @@ def test_nepali_and_hindi_postpositions(text: str, iso: str) -> None:
 ])
 def test_no_country_in_nepali_or_hindi_words(text: str) -> None:
     assert find_country(text) is None
+
+
+def test_roman_hindi_in_after_the_name() -> None:
+    state = find_country("israil mein caregiver hoon")
+    assert state is not None and state.iso == "IL"
+    assert find_country("main bahari hoon") is None  # bahari: "outside", not a misspelt Bahrain
