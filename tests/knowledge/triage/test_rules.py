@@ -66,6 +66,7 @@ def test_rules_are_not_read_at_import() -> None:
     ("il y a deux ans mon patron m'a frappé, je peux porter plainte ?", "fr"),
     ("去年老板打我，现在还能告吗", "zh"),
     ("is there a rule about how long they can keep us in the detention centre?", "en"),
+    ("gata barsa police le malai samatyo, aba mudda halna milcha?", "ne"),  # Roman Nepali: last year
 ])
 def test_guards_switch_rules_off_for_past_and_hypothetical(text: str, lang: str) -> None:
     assert match_rules(text, lang) is None
@@ -80,6 +81,10 @@ def test_guards_switch_rules_off_for_past_and_hypothetical(text: str, lang: str)
     ("he beats me and i want to die", "en", ("self_harm", "en")),
     # a typographic apostrophe reads as a plain one
     ("i can’t breathe", "en", ("medical", "en")),
+    # Roman Nepali, as people type it (a Roman Nepali "I want to die" got only a handoff message)
+    ("malai aatmahatya garna man lagyo", "ne", ("self_harm", "ne")),
+    ("police le malai samatyo, thana ma chu", "ne", ("detention", "ne")),
+    ("sahu le malai kutchha, bachau", "ne", ("violence", "ne")),
 ])
 def test_signals(text: str, lang: str | None, expected: tuple[str, str]) -> None:
     assert match_rules(text, lang) == expected
