@@ -82,22 +82,44 @@ def spanish_or_portuguese(words: list[str], previous: str | None = None) -> str 
 
 
 @cache
-def _folder_words() -> dict[str, dict[str, frozenset[str]]]:
-    """Each language folder's ``words.yaml``: ``markers`` (words of its script that its script
-    neighbours do not use) and ``romanized`` (its words typed in Latin letters)."""
+def _words_files() -> dict[str, dict]:
+    """Each language folder's ``words.yaml``, read once and checked."""
     problems: list[str] = []
     found = language_files("words.yaml", problems)
     raise_problems("the language folders' words.yaml", problems, LanguageDataError)
-    return {kind: {lang: frozenset(str(w).lower() for w in block.get(kind) or ()) for lang, block in found.items()}
+    return found
+
+
+@cache
+def _folder_words() -> dict[str, dict[str, frozenset[str]]]:
+    """``markers`` (words of its script that its script neighbours do not use) and ``romanized``
+    (its words typed in Latin letters), with the endings of each, per language folder."""
+    return {kind: {lang: frozenset(str(w).lower() for w in block.get(kind) or ())
+                   for lang, block in _words_files().items()}
             for kind in ("markers", "romanized", "markers_endings", "romanized_endings")}
 
 
 @cache
 def _glosses() -> dict[str, dict[str, str]]:
-    problems: list[str] = []
-    found = language_files("words.yaml", problems)
     return {lang: {str(k).lower(): str(v) for k, v in (block.get("romanized_glosses") or {}).items()}
-            for lang, block in found.items()}
+            for lang, block in _words_files().items()}
+
+
+def own_words() -> frozenset[str]:
+    """Every marker and romanized word the language folders list (lower case)."""
+    lists = _folder_words()
+    return frozenset(w for kind in ("markers", "romanized") for words in lists[kind].values() for w in words)
+
+
+def _words(text: str) -> list[str]:
+    return [w.strip(".,!?¿¡…:;()\"'।؟") for w in text.lower().split()]
+
+
+def _romanized_language(words: list[str]) -> str | None:
+    """The romanized language ``words`` are in: two of its own words, or one in a message of up to
+    three words ("dhanyabad", "kina diyena")."""
+    need = 1 if len(words) <= _LEXICON_MAX_WORDS else ROMANIZED_MIN_WORDS
+    return _marked(words, tuple(_folder_words()["romanized"]), "romanized", need)
 
 
 def glossed(text: str) -> str:
@@ -105,10 +127,8 @@ def glossed(text: str) -> str:
     its content words in brackets after it: the query the Convention is searched with. The
     encoder reads Roman Nepali poorly; "mero talab 3 mahina dekhi aayena" was not covered, with
     "(salary, not received not paid)" it finds pay."""
-    words = [w.strip(".,!?¿¡…:;()\"'") for w in text.lower().split()]
-    lang = _marked(words, tuple(_folder_words()["romanized"]), "romanized",
-                   1 if len(words) <= _LEXICON_MAX_WORDS else ROMANIZED_MIN_WORDS)
-    glosses = _glosses().get(lang or "", {})
+    words = _words(text)
+    glosses = _glosses().get(_romanized_language(words) or "", {})
     found = list(dict.fromkeys(glosses[w] for w in words if w in glosses))
     return f"{text} ({', '.join(found)})" if found else text
 
@@ -201,12 +221,11 @@ class LanguageIdentifier:
         candidates = tuple(lang for lang in _SCRIPT_LANGS[script] if lang in self.supported)
         if not candidates:
             return LanguageGuess(previous or self.default, 0.0, f"unsupported script {script}")
-        words = [w.strip(".,!?¿¡…:;()\"'।؟") for w in text.lower().split()]
+        words = _words(text)
         if script == "LATIN":
-            # Nepali or Hindi typed in Latin letters ("mero passport sahu le rakhyo"): two of its
-            # own words, which langdetect's Latin profiles do not know
-            need = 1 if len(words) <= _LEXICON_MAX_WORDS else ROMANIZED_MIN_WORDS
-            roman = _marked(words, tuple(_folder_words()["romanized"]), "romanized", need)
+            # Nepali or Hindi typed in Latin letters ("mero passport sahu le rakhyo"): its own
+            # words, which langdetect's Latin profiles do not know
+            roman = _romanized_language(words)
             if roman in self.supported:
                 return LanguageGuess(roman, 0.9, "romanized words")
         if len(candidates) == 1:

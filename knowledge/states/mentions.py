@@ -18,7 +18,6 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
-from knowledge.content_check import language_files
 from knowledge.states.directory import State, StatesDirectory, default_states
 
 # Capitals whose lower-case form is an everyday word in a corpus language ("us", French "eau", Roman
@@ -237,10 +236,9 @@ def _pattern(names: dict[str, str]) -> re.Pattern[str]:
 def _function_words() -> frozenset[str]:
     """The words language folders list as their own (``words.yaml``): never read as a misspelt
     country ("malai", Nepali for "to me", is one edit from Malawi)."""
-    problems: list[str] = []
-    found = language_files("words.yaml", problems)
-    return frozenset(fold(str(w)) for block in found.values() for kind in ("markers", "romanized")
-                     for w in block.get(kind) or ())
+    from knowledge.answers.language import own_words
+
+    return frozenset(fold(w) for w in own_words())
 
 
 @cache

@@ -10,19 +10,10 @@ import yaml
 
 from knowledge.corpus.model import Corpus
 from knowledge.settings import DATA_DIR
+from tests.knowledge.texts import strings
 
 BREAKING = re.compile(r"[ \t\n](?=[?!:;](?:\s|$))")
 BOT = Path(__file__).resolve().parents[2] / "bot"
-
-
-def _strings(node: object) -> list[str]:
-    if isinstance(node, str):
-        return [node]
-    if isinstance(node, dict):
-        return [s for v in node.values() for s in _strings(v)]
-    if isinstance(node, list):
-        return [s for v in node for s in _strings(v)]
-    return []
 
 
 def _breaking(texts: list[str]) -> list[str]:
@@ -36,9 +27,9 @@ def test_corpus_titles_and_summaries(corpus: Corpus) -> None:
 
 def test_safety_texts_and_answer_phrases() -> None:
     safety = yaml.safe_load((DATA_DIR / "safety.yaml").read_text("utf-8"))
-    texts = _strings(safety["labels"]["fr"]) + [
-        s for situation in safety["categories"].values() for s in _strings(situation.get("fr", {}))]
-    texts += _strings(yaml.safe_load((DATA_DIR / "phrases.yaml").read_text("utf-8"))["fr"])
+    texts = strings(safety["labels"]["fr"]) + [
+        s for situation in safety["categories"].values() for s in strings(situation.get("fr", {}))]
+    texts += strings(yaml.safe_load((DATA_DIR / "phrases.yaml").read_text("utf-8"))["fr"])
     assert texts and _breaking(texts) == []
 
 

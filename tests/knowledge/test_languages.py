@@ -13,6 +13,7 @@ import yaml
 from knowledge.corpus.model import Corpus
 from knowledge.settings import LANGUAGES_DIR
 from knowledge.vocab import COMPLETE_LANGUAGES
+from tests.knowledge.texts import strings
 
 GLOSSARIES = sorted(p.parent.name for p in LANGUAGES_DIR.glob("*/glossary.yaml"))
 # Quoted words are mentioned, not used: the Committee asks States not to say "अवैध" (illegal).
@@ -20,16 +21,6 @@ QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”|‘[^’]*’|«[^»]*»")
 # Three Latin words in a row, outside brackets, in a text of a language written in another script.
 ENGLISH_RUN = re.compile(r"[A-Za-z]{2,}(?:[\s,]+[A-Za-z]{2,}){2,}")
 BRACKETED = re.compile(r"\([^)]*\)")
-
-
-def _strings(node: object) -> list[str]:
-    if isinstance(node, str):
-        return [node]
-    if isinstance(node, dict):
-        return [s for v in node.values() for s in _strings(v)]
-    if isinstance(node, list):
-        return [s for v in node for s in _strings(v)]
-    return []
 
 
 def _glossary(lang: str) -> dict[str, Any]:
@@ -44,7 +35,7 @@ def _our_texts(corpus: Corpus, lang: str) -> dict[str, str]:
     for name in ("safety.yaml", "phrases.yaml", "responses.yaml"):
         path = LANGUAGES_DIR / lang / name
         if path.exists():
-            for i, text in enumerate(_strings(yaml.safe_load(path.read_text("utf-8")))):
+            for i, text in enumerate(strings(yaml.safe_load(path.read_text("utf-8")))):
                 texts[f"{name} #{i}"] = text
     return texts
 
