@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from knowledge.search.retriever import Retriever
@@ -75,3 +78,37 @@ def test_hits_carry_part_and_scope(retriever: Retriever) -> None:
 def test_empty_question(retriever: Retriever) -> None:
     result = retriever.search("   ", lang="en")
     assert not result.covered and result.hits == []
+
+
+QUESTIONS_IN_VOTING_LANGUAGES = [
+    ("en", "my boss keeps my passport and says i cannot leave"),
+    ("es", "me echaron del trabajo y no me pagaron el último mes"),
+    ("ar", "هل يحق لي أن أرسل مالي إلى أهلي؟"),
+]
+
+
+def test_a_language_that_does_not_vote_leaves_other_answers_unchanged(
+    retriever: Retriever, tmp_path: Path
+) -> None:
+    """Adding a language outside ``voting_languages`` must not move an answer in any other
+    language: the same index without that language's passages ranks the same, score for score."""
+    from knowledge.corpus.model import Corpus
+    from knowledge.search.indexer import Indexer
+
+    quiet = [lang for lang in retriever.corpus.languages() if lang not in retriever.config.voting_languages]
+    if not quiet:
+        pytest.skip("every corpus language votes")
+    kept = {key: e for key, e in retriever.corpus.entries.items() if key[1] not in quiet}
+    folder = tmp_path / "index"
+    shutil.copytree(retriever.folder, folder)  # same texts: nothing is embedded again
+    indexer = Indexer(folder, retriever.embedder, corpus=Corpus(retriever.corpus.metas, kept),
+                      ingest_dir=tmp_path / "none")
+    indexer.build(progress=False)
+    without = indexer.retriever()
+    for lang, question in QUESTIONS_IN_VOTING_LANGUAGES:
+        full = [(h.id, round(h.score, 5)) for h in retriever.rank(question, lang, k=10)]
+        assert full == [(h.id, round(h.score, 5)) for h in without.rank(question, lang, k=10)]
+    # and the quiet language's own questions are scored on its own view too
+    lang = quiet[0]
+    entry = next(e for e in retriever.corpus if e.lang == lang and e.questions)
+    assert retriever.rank(entry.questions[0], lang, k=1)[0].score != without.rank(entry.questions[0], lang, k=1)[0].score
