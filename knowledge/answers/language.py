@@ -174,14 +174,28 @@ def _script_of(ch: str) -> str | None:
 
 
 def dominant_script(text: str) -> str | None:
+    """The script of most of ``text``'s letters; but a message that mixes Latin letters with
+    another script is in that script's language when at least a third of its words are written
+    in it: English words are common in Bengali, Nepali or Arabic messages ("work permit দিয়ে কি
+    মালিক বা company বদলাতে পারব?" was read as English, its vowel signs not being letters)."""
     counts: dict[str, int] = {}
-    for ch in text:
-        script = _script_of(ch)
-        if script:
-            counts[script] = counts.get(script, 0) + 1
+    words: dict[str, int] = {}
+    for word in text.split():
+        scripts = {s for s in map(_script_of, word) if s}
+        for ch in word:
+            script = _script_of(ch)
+            if script:
+                counts[script] = counts.get(script, 0) + 1
+        for script in scripts:
+            words[script] = words.get(script, 0) + 1
     if not counts:
         return None
-    return max(counts, key=lambda s: counts[s])
+    best = max(counts, key=lambda s: counts[s])
+    if best == "LATIN":
+        other = max((s for s in words if s != "LATIN"), key=lambda s: words[s], default=None)
+        if other is not None and 3 * words[other] >= sum(words.values()):
+            return other
+    return best
 
 
 class LanguageIdentifier:

@@ -140,11 +140,30 @@ def test_a_short_hindi_message_is_not_answered_as_nepali() -> None:
     assert without_hindi.after("नमस्ते", None) == "ne"
 
 
-@pytest.mark.parametrize("lang", [lang for lang in COMPLETE_LANGUAGES if lang in ("ne", "hi")])
+# Bengali: its script decides, also when English words are mixed in; Roman Bengali by its own words
+BENGALI = [
+    ("bn", "মালিক আমার পাসপোর্ট রেখে দিয়েছে"),
+    ("bn", "work permit দিয়ে কি মালিক বা company বদলাতে পারব?"),
+    ("bn", "আমার valid residence permit থাকলেও কি আমাকে deport করতে পারে?"),
+    ("bn", "malik 3 mash dhore beton dey na, ami ki korbo?"),
+    ("bn", "amar passport malik rekhe diyeche"),
+    ("bn", "dhonnobad"),
+    ("en", "what does দালাল mean"),  # one Bengali word in an English sentence
+    ("hi", "mujhe teen mahine se salary nahi mili"),
+    ("ne", "mero passport sahu le rakhyo"),
+]
+
+
+@pytest.mark.parametrize("lang,text", BENGALI)
+def test_bengali_mixed_with_english_and_roman_bengali(ident: LanguageIdentifier, lang: str, text: str) -> None:
+    assert ident.identify(text).lang == lang
+
+
+@pytest.mark.parametrize("lang", [lang for lang in COMPLETE_LANGUAGES if lang in ("ne", "hi", "bn")])
 def test_the_corpus_typical_questions_are_identified_in_their_language(corpus: Corpus, lang: str) -> None:
     """Measured on what we wrote as people type it: Devanagari Nepali 443/446, Roman Nepali 246/282,
-    Devanagari Hindi 438/438, Roman Hindi 265/283; no question of the first four languages is read
-    as Nepali or Hindi."""
+    Devanagari Hindi 438/438, Roman Hindi 265/283, Bengali script 440/440, Roman Bengali 264/282;
+    no question of the first four languages is read as Nepali, Hindi or Bengali."""
     ident = LanguageIdentifier()
     questions = [q for (_, entry_lang), e in corpus.entries.items() if entry_lang == lang for q in e.questions]
     roman = [q for q in questions if romanized(q, lang)]
@@ -152,7 +171,7 @@ def test_the_corpus_typical_questions_are_identified_in_their_language(corpus: C
     assert sum(ident.identify(q).lang == lang for q in native) >= 0.98 * len(native)
     assert sum(ident.identify(q).lang == lang for q in roman) >= 0.85 * len(roman)
     others = [q for (_, lang), e in corpus.entries.items() if lang in ("en", "es", "fr", "ar") for q in e.questions]
-    assert not [q for q in others if ident.identify(q).lang in ("ne", "hi")]
+    assert not [q for q in others if ident.identify(q).lang in ("ne", "hi", "bn")]
 
 
 @pytest.mark.parametrize("text,glosses", [
@@ -162,6 +181,7 @@ def test_the_corpus_typical_questions_are_identified_in_their_language(corpus: C
     ("no me pagan el salario", None),
     ("मेरो तलब आएन", None),  # Devanagari: the encoder reads it
     ("3 mahine se tankhwah nahi mili", "(salary, not, received)"),  # Roman Hindi
+    ("malik 3 mash dhore beton dey na", "(employer, salary)"),  # Roman Bengali
 ])
 def test_roman_nepali_is_searched_with_its_content_words_in_english(text: str, glosses: str | None) -> None:
     assert glossed(text) == (f"{text} {glosses}" if glosses else text)

@@ -71,6 +71,11 @@ def test_what_is_asked_without_the_countries() -> None:
     ("nepal bata aako, qatar ma chu", "QA"),
     ("मैं मलेशिया में हूँ लेकिन नेपाल से हूँ", "MY"),  # Hindi, the postposition a word of its own
     ("दुबईमा मेरो साहुले पासपोर्ट राख्यो", "AE"),
+    ("আমি কাতারে কাজ করি", "QA"),  # Bengali: "in" is a vowel sign joined to the name
+    ("আমি বাংলাদেশ থেকে এসেছি, এখন সৌদিতে আছি", "SA"),  # from Bangladesh, in Saudi Arabia
+    ("মাল\u09af\u09bcেশি\u09af\u09bcা\u09af\u09bc আমার মালিক বেতন দেয় না", "MY"),  # য় as য and its dot
+    ("মাল\u09dfেশি\u09dfা\u09df আছি", "MY"),  # য় precomposed
+    ("ami bangladesh theke, ekhon qatar e achi", "QA"),
 ])
 def test_nepali_and_hindi_postpositions(text: str, iso: str) -> None:
     state = find_country(text)
@@ -82,6 +87,7 @@ def test_nepali_and_hindi_postpositions(text: str, iso: str) -> None:
     "मलाई फ्रान्सेली भाषा आउँछ",  # a word with a virama inside another (France in "French")
     "अनुमोदन गरिसके",  # "has ratified": not Greece
     "kya vo mujhe rok sakta hai",  # rok: "stop", not the ROK
+    "আমি বাংলায় কথা বলি",  # বাংলা (Bengali, the language) is not Bangladesh
 ])
 def test_no_country_in_nepali_or_hindi_words(text: str) -> None:
     assert find_country(text) is None
