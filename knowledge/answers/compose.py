@@ -28,8 +28,9 @@ from knowledge.vocab import answer_language
 # top-1 right for 10/17 and 9/15 with no margin, 13/17 and 9/15 with 0.01, 15/17 and 6/15 with 0.03.
 FOLLOW_UP_MARGIN = 0.01
 SEE_ALSO_MARGIN = 0.03  # a second provision is shown when it scores this close to the first
-# Arabic-Indic, Persian and Devanagari digits, as people type article numbers ("المادة ١٦", "धारा २१")
-_ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹०१२३४५६७८९", "012345678901234567890123456789")
+# Arabic-Indic, Persian, Devanagari and Bengali digits, as people type article numbers ("المادة ١٦",
+# "धारा २१", "ধারা ২১")
+_ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹०१२३४५६७८९০১২৩৪৫৬৭৮৯", "0123456789" * 4)
 
 
 @cache

@@ -336,6 +336,20 @@ def test_a_common_situation_that_needs_help_soon_gets_the_answer_and_where_to_ge
     assert "utter_ask_feedback" not in _responses(dispatcher), "offered help, not asked for feedback"
 
 
+def test_a_bengali_emergency_gets_the_steps_in_bengali(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
+) -> None:
+    text = "পুলিশ এইমাত্র আমাকে ধরে নিয়ে গেছে, আমি থানায় আটকে আছি"  # the police took me now, I am held at the station
+    t = tracker("urgent_en", latest_message={"text": text, "intent": {"name": "urgent"}, "entities": []},
+                slots={"language": "bn"})
+    actions.ActionTriage(svc).run(dispatcher, t, domain)
+    handoff = _custom(dispatcher, "handoff")
+    assert handoff["language"] == "bn" and "writes in Bengali" in handoff["summary"]
+    assert handoff["category"] == "detention" and handoff["topic"]
+    heading = default_guide().situations["detention"].texts["bn"].heading
+    assert dispatcher.messages[0]["text"].startswith(heading), dispatcher.messages[0]["text"]
+
+
 def test_a_nepali_emergency_gets_the_steps_in_nepali(
     svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
 ) -> None:
@@ -350,15 +364,15 @@ def test_a_nepali_emergency_gets_the_steps_in_nepali(
     assert dispatcher.messages[0]["text"].startswith(heading), dispatcher.messages[0]["text"]
 
 
-def test_a_bengali_emergency_is_recorded_in_bengali_with_the_steps_in_english_saying_why(
+def test_a_hindi_emergency_is_recorded_in_hindi_with_the_steps_in_english_saying_why(
     svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
 ) -> None:
-    text = "পুলিশ এইমাত্র আমাকে ধরে থানায় আটকে রেখেছে, কী করব"  # the police just caught me, holding me at the station
+    text = "पुलिस ने अभी मुझे पकड़ लिया है, थाने में बंद करके रखा है, क्या करूँ"  # the police just caught me, holding me at the station
     t = tracker("urgent_en", latest_message={"text": text, "intent": {"name": "urgent"}, "entities": []})
     actions.ActionTriage(svc).run(dispatcher, t, domain)
     handoff = _custom(dispatcher, "handoff")
-    assert handoff["language"] == "bn" and "writes in Bengali" in handoff["summary"]
-    assert dispatcher.messages[0]["text"].startswith("(We cannot write this in Bengali yet, so here it is in English.)")
+    assert handoff["language"] == "hi" and "writes in Hindi" in handoff["summary"]
+    assert dispatcher.messages[0]["text"].startswith("(We cannot write this in Hindi yet, so here it is in English.)")
 
 
 # --- the person's country (issue 14) -------------------------------------------------------------

@@ -71,12 +71,14 @@ def test_http_api_is_off(running: runtime.Ports) -> None:
      "Convention, art. 21"),
     ("ar", "صاحب العمل أخذ جواز سفري ولا يريد إرجاعه، هل هذا مسموح؟", "21", "الاتفاقية، المادة 21"),
     ("ne", "साहुले मेरो पासपोर्ट राखेर फिर्ता दिँदैन, यो ठिक हो?", "21", "महासन्धि, धारा 21"),
+    ("bn", "মালিক আমার পাসপোর্ট রেখে দিয়েছে, ফেরত দিচ্ছে না, এটা কি ঠিক?", "21", "কনভেনশন, অনুচ্ছেদ 21"),
 ])
 def test_end_to_end_question_in_several_languages(
     running: runtime.Ports, lang: str, question: str, citation: str, marker: str,
 ) -> None:
     sender = f"e2e-{lang}"
-    runtime.send(running, sender, {"en": "hello", "es": "hola", "fr": "bonjour", "ar": "مرحبا", "ne": "नमस्ते"}[lang])
+    runtime.send(running, sender, {"en": "hello", "es": "hola", "fr": "bonjour", "ar": "مرحبا", "ne": "नमस्ते",
+                                    "bn": "নমস্কার"}[lang])
     reply = runtime.send(running, sender, question)
     text = _texts(reply)
     assert marker in text, text
@@ -89,6 +91,20 @@ def test_end_to_end_nepali_urgent_message_gets_nepali_safety_steps(running: runt
     heading = default_guide().situations["detention"].texts["ne"].heading
     text = _texts(runtime.send(running, "e2e-ne-urgent", "पुलिसले मलाई अहिले समात्यो, म थुनामा छु, सहयोग गर्नुहोस्"))
     assert heading in text and "Convention" not in text, text
+
+
+def test_end_to_end_bengali_urgent_message_gets_bengali_safety_steps(running: runtime.Ports) -> None:
+    from knowledge.safety.guide import default_guide
+
+    heading = default_guide().situations["detention"].texts["bn"].heading
+    text = _texts(runtime.send(running, "e2e-bn-urgent", "পুলিশ এইমাত্র আমাকে ধরে নিয়ে গেছে, আমি থানায় আটকে আছি, সাহায্য করুন"))
+    assert heading in text and "Convention" not in text, text
+
+
+def test_end_to_end_roman_bengali_is_answered_in_bengali(running: runtime.Ports) -> None:
+    reply = runtime.send(running, "e2e-bn-roman", "malik 3 mash dhore beton dey na, ami ki korbo?")
+    assert any((m.get("custom") or {}).get("lang") == "bn" for m in reply), reply  # type: ignore[union-attr]
+    assert "কনভেনশন" in _texts(reply)
 
 
 def test_end_to_end_roman_nepali_is_answered_in_nepali(running: runtime.Ports) -> None:

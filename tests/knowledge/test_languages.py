@@ -94,7 +94,7 @@ def test_no_word_for_illegal_describes_people(corpus: Corpus, lang: str) -> None
     assert not found, "\n".join(found)
 
 
-@pytest.mark.parametrize("lang", [lang for lang in COMPLETE_LANGUAGES if lang in ("ar", "ne", "hi")])
+@pytest.mark.parametrize("lang", [lang for lang in COMPLETE_LANGUAGES if lang in ("ar", "ne", "hi", "bn")])
 def test_no_english_left_in_a_language_of_another_script(corpus: Corpus, lang: str) -> None:
     left = [f"{e.id}: {m.group(0)}" for (_, entry_lang), e in corpus.entries.items() if entry_lang == lang
             for text in (e.title, e.summary) for m in ENGLISH_RUN.finditer(BRACKETED.sub(" ", text))]
@@ -108,10 +108,14 @@ def test_no_summary_is_the_english_one(corpus: Corpus, lang: str) -> None:
     assert not same, same
 
 
-@pytest.mark.parametrize("lang", [lang for lang in COMPLETE_LANGUAGES if lang in ("ne", "hi")])
-def test_no_devanagari_digits(lang: str) -> None:
-    """The code writes Latin digits into labels ("धारा 16"); the texts around them do too."""
+SCRIPT_DIGITS = {"ne": "[०-९]", "hi": "[०-९]", "bn": "[০-৯]"}
+
+
+@pytest.mark.parametrize("lang", [lang for lang in COMPLETE_LANGUAGES if lang in SCRIPT_DIGITS])
+def test_no_digits_of_the_script(lang: str) -> None:
+    """The code writes Latin digits into labels ("धारा 16", "ধারা 16"); the texts around them do too."""
     folders = [LANGUAGES_DIR / lang, LANGUAGES_DIR.parent / "corpus" / lang]
     found = [f"{p.name}:{n}" for folder in folders for p in sorted(folder.glob("*.yaml"))
-             for n, line in enumerate(p.read_text("utf-8").splitlines(), 1) if re.search("[०-९]", line)]
+             for n, line in enumerate(p.read_text("utf-8").splitlines(), 1)
+             if re.search(SCRIPT_DIGITS[lang], line)]
     assert not found, found
