@@ -367,7 +367,8 @@ def test_a_nepali_emergency_gets_the_steps_in_nepali(
 def test_a_hindi_emergency_is_recorded_in_hindi_with_the_steps_in_english_saying_why(
     svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
 ) -> None:
-    text = "पुलिस ने अभी मुझे पकड़ लिया है, थाने में बंद करके रखा है, क्या करूँ"  # the police just caught me, holding me at the station
+    # the police just caught me, they are holding me at the station
+    text = "पुलिस ने अभी मुझे पकड़ लिया है, थाने में बंद करके रखा है, क्या करूँ"
     t = tracker("urgent_en", latest_message={"text": text, "intent": {"name": "urgent"}, "entities": []})
     actions.ActionTriage(svc).run(dispatcher, t, domain)
     handoff = _custom(dispatcher, "handoff")

@@ -111,4 +111,5 @@ def test_a_language_that_does_not_vote_leaves_other_answers_unchanged(
     # and the quiet language's own questions are scored on its own view too
     lang = quiet[0]
     entry = next(e for e in retriever.corpus if e.lang == lang and e.questions)
-    assert retriever.rank(entry.questions[0], lang, k=1)[0].score != without.rank(entry.questions[0], lang, k=1)[0].score
+    question = entry.questions[0]
+    assert retriever.rank(question, lang, k=1)[0].score != without.rank(question, lang, k=1)[0].score
