@@ -16,7 +16,7 @@ import re
 COMPLETE_LANGUAGES: tuple[str, ...] = ("en", "es", "fr", "ar", "ne", "bn")
 # Languages the assistant recognises in a message (answers fall back to English outside the above).
 SUPPORTED_LANGUAGES: tuple[str, ...] = (
-    "en", "es", "fr", "ar", "pt", "id", "th", "zh", "vi", "sw", "hi", "tl", "ru", "bn", "ne",
+    "en", "es", "fr", "ar", "pt", "id", "th", "zh", "vi", "sw", "hi", "tl", "ru", "bn", "ne", "ur",
 )  # fmt: skip
 # Languages a corpus file may be written in (an NGO may add partial translations in these).
 KNOWN_LANGUAGES: frozenset[str] = frozenset(

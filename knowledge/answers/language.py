@@ -33,11 +33,14 @@ _SCRIPT_LANGS: dict[str, tuple[str, ...]] = {
     "CJK": ("zh",),
     "HIRAGANA": ("zh",),
     "CYRILLIC": ("ru",),
-    "ARABIC": ("ar",),
+    "ARABIC": ("ar", "ur"),
     "DEVANAGARI": ("hi", "ne"),
     "LATIN": ("en", "es", "fr", "pt", "id", "vi", "sw", "tl"),
 }
 _PROFILE_NAMES = {"zh": "zh-cn"}
+# A script's language when its neighbours' marker words are absent: Urdu always has some (ہے, کا,
+# میں, نہیں; its letters ے ں ٹ are not Arabic's), so Arabic is what is left.
+_SCRIPT_DEFAULT = {"ARABIC": "ar"}
 _LEXICON_MAX_WORDS = 3
 _STICKY_MIN_PROB = 0.90
 # an uncertain guess on a message this short does not move a conversation to another language
@@ -96,7 +99,8 @@ def _folder_words() -> dict[str, dict[str, frozenset[str]]]:
     (its words typed in Latin letters), with the endings of each, per language folder."""
     return {kind: {lang: frozenset(str(w).lower() for w in block.get(kind) or ())
                    for lang, block in _words_files().items()}
-            for kind in ("markers", "romanized", "markers_endings", "romanized_endings")}
+            for kind in ("markers", "romanized", "markers_endings", "romanized_endings", "markers_letters",
+                         "romanized_letters")}
 
 
 @cache
@@ -134,10 +138,11 @@ def glossed(text: str) -> str:
 
 
 def _is_marker(word: str, lang: str, kind: str) -> bool:
-    """``word`` is one of ``lang``'s marker words, or ends like one of its verb forms and
-    postpositions ("गर्छन्", "छोरालाई"; "garchha", "malai") with a stem before the ending."""
+    """``word`` is one of ``lang``'s marker words, has one of its own letters (Urdu's ے, ی), or
+    ends like one of its verb forms and postpositions ("गर्छन्", "छोरालाई"; "garchha", "malai") with a
+    stem before the ending."""
     words = _folder_words()
-    if word in words[kind].get(lang, ()):
+    if word in words[kind].get(lang, ()) or any(ch in words[f"{kind}_letters"].get(lang, ()) for ch in word):
         return True
     return any(word.endswith(end) and len(word) >= len(end) + 2 for end in words[f"{kind}_endings"].get(lang, ()))
 
@@ -246,8 +251,11 @@ class LanguageIdentifier:
             return LanguageGuess(candidates[0], 1.0, f"script {script}")
         marked = _marked(words, candidates, "markers", 1)
         if marked is not None:
-            # Nepali and Hindi share Devanagari; their function words differ ("छ" / "है")
+            # Nepali and Hindi share Devanagari; their function words differ ("छ" / "है"); so do
+            # Urdu and Arabic ("ہے", "میں" / "في")
             return LanguageGuess(marked, 0.95, "marker words")
+        if script in _SCRIPT_DEFAULT and _SCRIPT_DEFAULT[script] in candidates:
+            return LanguageGuess(_SCRIPT_DEFAULT[script], 1.0, f"script {script}, no neighbour's words")
         if "es" in candidates and ("¿" in text or "¡" in text):
             # opening question and exclamation marks are Spanish only, among the languages we
             # support; langdetect read "¿y si no tengo papeles?" as Tagalog (0.99999)

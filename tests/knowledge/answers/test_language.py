@@ -140,6 +140,37 @@ def test_a_short_hindi_message_is_not_answered_as_nepali() -> None:
     assert without_hindi.after("नमस्ते", None) == "ne"
 
 
+# Urdu and Arabic share a script; Urdu's function words and its own letters tell it apart (named
+# cases of issue 15): an Urdu speaker was answered in Arabic.
+URDU_OR_ARABIC = [
+    ("ur", "میرا پاسپورٹ کفیل نے رکھ لیا ہے، میں کیا کروں؟"),
+    ("ur", "مجھے تین مہینے سے تنخواہ نہیں ملی"),
+    ("ur", "شکریہ بھائی"),
+    ("ur", "السلام علیکم"),  # typed on an Urdu keyboard: ی and ک
+    ("ar", "السلام عليكم"),  # on an Arabic one: ي and ك
+    ("ar", "صاحب العمل أخذ جواز سفري ولا يريد أن يعيده"),
+    ("ar", "الكفيل ما بيعطيني راتبي من شهرين"),
+    ("ar", "مرحبا"),
+]
+
+
+@pytest.mark.parametrize("lang,text", URDU_OR_ARABIC)
+def test_urdu_and_arabic_are_told_apart(ident: LanguageIdentifier, lang: str, text: str) -> None:
+    assert ident.identify(text).lang == lang
+
+
+def test_no_arabic_text_of_ours_is_read_as_urdu(corpus: Corpus) -> None:
+    ident = LanguageIdentifier()
+    arabic = [t for (_, lang), e in corpus.entries.items() if lang == "ar" for t in (e.title, e.summary, *e.questions)]
+    assert [t for t in arabic if ident.identify(t).lang != "ar"] == []
+
+
+def test_an_urdu_speaker_is_not_answered_in_arabic() -> None:
+    expected = "ur" if "ur" in COMPLETE_LANGUAGES else "en"
+    assert ConversationLanguage(COMPLETE_LANGUAGES).after("مجھے مدد چاہیے", None) == expected
+    assert ConversationLanguage(COMPLETE_LANGUAGES).after("مرحبا", None) == "ar"
+
+
 # Bengali: its script decides, also when English words are mixed in; Roman Bengali by its own words
 BENGALI = [
     ("bn", "মালিক আমার পাসপোর্ট রেখে দিয়েছে"),
