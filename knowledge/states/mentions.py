@@ -34,7 +34,8 @@ _FROM = re.compile(r"(?:\bfrom|\bsoy\s+de|\bvengo\s+de|\bsuis\s+(?:du|de|des|d')
 _STATUS_AFTER = re.compile(r"^\W*(?:\w+\s+)?(?:ratif|sign|firm|part|adher|accede|صادق|صدق|وقع|طرف|ملزم)")
 _STATUS_BEFORE = re.compile(r"(?:\b(?:is|has|does|did|ha|est-ce que|هل|واش|wach)\s+)$")
 # Nepali, Hindi and Bengali write "in", "from", "of" after a name and joined to it ("मलेसियामा",
-# "মালয়েশিয়ায়": in Malaysia), or as the next word ("मलेशिया में", "বাংলাদেশ থেকে", "malaysia ma").
+# "মালয়েশিয়ায়": in Malaysia), or as the next word ("मलेशिया में", "বাংলাদেশ থেকে", "malaysia ma";
+# Urdu too: "سعودی عرب میں", "پاکستان سے").
 # Bengali's "in" is a vowel sign or a syllable joined to the name (কাতারে, সৌদিতে, মালয়েশিয়ায়),
 # with য় typed precomposed or as য and its dot. Indic vowel signs are not word characters to
 # Python, so a name is bounded by the whole block (नेपाल is not in नेपाली, Nepali).
@@ -43,8 +44,8 @@ _POST_AT = ("मा", "मै", "भित्र", "में", "\u09c7", "ত�
 _POST_FROM = ("बाट", "देखि", "से", "থেকে")
 _POSTPOSITIONS = tuple(sorted((*_POST_AT, *_POST_FROM, "को", "का", "की", "के", "लाई", "ले", "तिर", "सम्म",
                                "র", "ের", "এর"), key=len, reverse=True))
-_AT_AFTER = re.compile(r"^\s+(?:ma|maa|mein|मा|में)(?![\w\u0900-\u0dff])")
-_FROM_AFTER = re.compile(r"^\s+(?:bata|baata|बाट|से|থেকে|theke)(?![\w\u0900-\u0dff])")
+_AT_AFTER = re.compile(r"^\s+(?:ma|maa|mein|मा|में|میں)(?![\w\u0900-\u0dff])")
+_FROM_AFTER = re.compile(r"^\s+(?:bata|baata|बाट|से|থেকে|theke|سے)(?![\w\u0900-\u0dff])")
 _FOLD = str.maketrans({"ة": "ه", "ى": "ي", "ـ": None, "’": "'"})
 # Typos: a run of words within this many edits of a name of at least FUZZY_MIN letters, same first
 # letter ("soudi arabia", "malacia"), tried only when nothing matched exactly.

@@ -76,6 +76,7 @@ def test_what_is_asked_without_the_countries() -> None:
     ("মাল\u09af\u09bcেশি\u09af\u09bcা\u09af\u09bc আমার মালিক বেতন দেয় না", "MY"),  # য় as য and its dot
     ("মাল\u09dfেশি\u09dfা\u09df আছি", "MY"),  # য় precomposed
     ("ami bangladesh theke, ekhon qatar e achi", "QA"),
+    ("میں پاکستان سے ہوں اور قطر میں کام کرتا ہوں", "QA"),  # Urdu: "in", "from" after the name
 ])
 def test_nepali_and_hindi_postpositions(text: str, iso: str) -> None:
     state = find_country(text)
