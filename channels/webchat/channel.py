@@ -13,8 +13,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -41,8 +43,12 @@ MAX_TITLE = 200  # characters of the button title that comes with it
 # 2000 characters of four UTF-8 bytes each, plus JSON escaping and the other fields
 MAX_BODY = 16 * 1024
 PAGE = "webchat.html"
-# The page's inline <script> and <style> are allowed by their hashes, so the page is the same
-# for everyone and may be cached (ETag) on a slow connection; nothing else may load or run.
+# The interface's strings per language; a page carries English and one more language only, so it
+# stays small on a phone however many languages the assistant speaks (Accept-Language chooses).
+STRINGS = "strings.json"
+STRINGS_SLOT = b"{/*strings*/}"
+# The page's inline <script> and <style> are allowed by their hashes, so each language's page is
+# the same for everyone and may be cached (ETag) on a slow connection; nothing else may load or run.
 # https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Content-Security-Policy
 CSP = ("default-src 'none'; script-src {script}; style-src {style}; connect-src 'self';"
        " base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -133,9 +139,18 @@ class WebChat(Channel):
 
     def __init__(self, public_url: str = "") -> None:
         self.public_url = public_url
-        self.page = (resources.files("channels.webchat") / "static" / PAGE).read_bytes()
-        self.csp = CSP.format(script=_hashes(self.page, "script"), style=_hashes(self.page, "style"))
-        self.etag = hashlib.sha256(self.page).hexdigest()[:32]
+        static = resources.files("channels.webchat") / "static"
+        template = (static / PAGE).read_bytes()
+        strings = json.loads((static / STRINGS).read_text("utf-8"))
+        if STRINGS_SLOT not in template or "en" not in strings:
+            raise ChannelError(f"{PAGE} needs {STRINGS_SLOT.decode()} and {STRINGS} an 'en' list")
+        self.pages = {lang: Page.build(template, {"en": strings["en"], lang: texts})
+                      for lang, texts in strings.items()}
+
+    def page(self, accept_language: str | None) -> Page:
+        """The page in the first language of ``accept_language`` (an Accept-Language header) that
+        the interface has, English otherwise."""
+        return self.pages[pick_language(accept_language, self.pages)]
 
     def verify(self, request: WebhookRequest) -> None:
         """Refuse what a browser sends from another site, and bodies that are not JSON.
@@ -162,6 +177,37 @@ class WebChat(Channel):
     async def send(self, session: aiohttp.ClientSession, call: ApiCall) -> SendResult:
         raise ChannelError("the web chat has no API to send to: the gateway puts its replies in the mailbox "
                            "(WebChat.mailbox is True), and the page reads them from /chat/api/messages")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One language's page, with the CSP that allows its inline script and style, and its ETag."""
+
+    body: bytes
+    csp: str
+    etag: str
+
+    @classmethod
+    def build(cls, template: bytes, strings: dict[str, list[str]]) -> Page:
+        body = template.replace(STRINGS_SLOT, json.dumps(strings, ensure_ascii=False).encode())
+        return cls(body, CSP.format(script=_hashes(body, "script"), style=_hashes(body, "style")),
+                   hashlib.sha256(body).hexdigest()[:32])
+
+
+def pick_language(accept_language: str | None, available: Mapping[str, object]) -> str:
+    """The first language of an Accept-Language header ("ur-PK,ur;q=0.9,en;q=0.8") with a page,
+    by its quality weights; "en" when none has one."""
+    ranked: list[tuple[float, int, str]] = []
+    for i, part in enumerate((accept_language or "").split(",")):
+        code, _, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        ranked.append((-weight, i, code.strip().split("-")[0].lower()))
+    return next((code for weight, _, code in sorted(ranked) if weight < 0 and code in available), "en")
 
 
 def _hashes(page: bytes, tag: str) -> str:

@@ -84,11 +84,12 @@ class WebChatRoutes:
         raise web.HTTPFound("/chat")
 
     async def page(self, request: web.Request) -> web.StreamResponse:
-        headers = {**PAGE_HEADERS, "Content-Security-Policy": self.channel.csp, "ETag": f'"{self.channel.etag}"'}
+        page = self.channel.page(request.headers.get("Accept-Language"))
+        headers = {**PAGE_HEADERS, "Content-Security-Policy": page.csp, "ETag": f'"{page.etag}"',
+                   "Vary": "Accept-Language"}
         if request.headers.get("If-None-Match") == headers["ETag"]:
             return web.Response(status=304, headers=headers)
-        response = web.Response(body=self.channel.page, content_type="text/html", charset="utf-8",
-                                headers=headers)
+        response = web.Response(body=page.body, content_type="text/html", charset="utf-8", headers=headers)
         response.enable_compression()  # about a third of the size over a slow connection
         return response
 
