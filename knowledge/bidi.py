@@ -30,8 +30,19 @@ def isolate(text: str) -> str:
 
 
 def isolate_ltr_runs(text: str) -> str:
-    """Every run of Latin letters and digits (with the spaces and punctuation inside it) isolated."""
-    return _LTR_RUN.sub(lambda m: isolate(m.group(0)), text)
+    """Every run of Latin letters and digits (with the spaces and punctuation inside it) isolated.
+    A bracket the run does not open or close stays outside: in "…آسٹریلیا میں 000)" the bracket
+    closes the right-to-left sentence, and inside the isolate it showed between میں and 000."""
+    return _LTR_RUN.sub(lambda m: _isolate_balanced(m.group(0)), text)
+
+
+def _isolate_balanced(run: str) -> str:
+    before = after = ""
+    while run.endswith(")") and run.count(")") > run.count("("):
+        run, after = run[:-1], ")" + after
+    while run.startswith("(") and run.count("(") > run.count(")"):
+        run, before = run[1:], before + "("
+    return before + isolate(run) + after
 
 
 def for_language(text: str, lang: str) -> str:

@@ -18,3 +18,13 @@ def test_an_isolated_number_is_shown_in_its_own_order() -> None:
     line = "واتساب " + bidi.isolate("+44 7700 900124")
     assert "+44 7700 900124" in get_display(line)
     assert "+44 7700 900124" not in get_display("واتساب +44 7700 900124")
+
+
+def test_a_bracket_of_the_right_to_left_sentence_stays_outside_the_isolate() -> None:
+    from knowledge.bidi import LRI, PDI, isolate_ltr_runs
+
+    assert isolate_ltr_runs("آسٹریلیا میں 000)") == f"آسٹریلیا میں {LRI}000{PDI})"
+    assert isolate_ltr_runs("(112 في الاتحاد") == f"({LRI}112{PDI} في الاتحاد"
+    # both brackets outside: the right-to-left line pairs and mirrors them around the number
+    assert isolate_ltr_runs("اتصل (+44 7700 900123)") == f"اتصل ({LRI}+44 7700 900123{PDI})"
+    assert isolate_ltr_runs("9:00-17:00 (Mon-Fri)") == f"{LRI}9:00-17:00 (Mon-Fri){PDI}"
