@@ -173,7 +173,7 @@ def _interface_languages() -> list[str]:
 
 
 @pytest.mark.parametrize("header,expected", [
-    ("ur-PK,ur;q=0.9,en;q=0.8", "ur"),
+    ("bn-BD,bn;q=0.9,en;q=0.8", "bn"),
     ("de-DE,fr;q=0.5", "fr"),  # no German page: the next language that has one
     ("en;q=0.5,ne;q=0.9", "ne"),  # by weight, not by order
     ("bn;q=0", "en"),  # q=0 means "not this one"
