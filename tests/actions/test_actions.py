@@ -336,31 +336,21 @@ def test_a_common_situation_that_needs_help_soon_gets_the_answer_and_where_to_ge
     assert "utter_ask_feedback" not in _responses(dispatcher), "offered help, not asked for feedback"
 
 
-def test_a_bengali_emergency_gets_the_steps_in_bengali(
+@pytest.mark.parametrize("lang,name,text", [
+    ("bn", "Bengali", "পুলিশ এইমাত্র আমাকে ধরে নিয়ে গেছে, আমি থানায় আটকে আছি"),  # the police just took me, held there
+    ("ne", "Nepali", "पुलिसले मलाई अहिले समात्यो, म थानामा छु, के गर्ने"),  # the police caught me now, I am at the station
+])
+def test_an_emergency_gets_the_steps_in_the_persons_language(
     svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
+    lang: str, name: str, text: str,
 ) -> None:
-    text = "পুলিশ এইমাত্র আমাকে ধরে নিয়ে গেছে, আমি থানায় আটকে আছি"  # the police took me now, I am held at the station
     t = tracker("urgent_en", latest_message={"text": text, "intent": {"name": "urgent"}, "entities": []},
-                slots={"language": "bn"})
+                slots={"language": lang})
     actions.ActionTriage(svc).run(dispatcher, t, domain)
     handoff = _custom(dispatcher, "handoff")
-    assert handoff["language"] == "bn" and "writes in Bengali" in handoff["summary"]
+    assert handoff["language"] == lang and f"writes in {name}" in handoff["summary"]
     assert handoff["category"] == "detention" and handoff["topic"]
-    heading = default_guide().situations["detention"].texts["bn"].heading
-    assert dispatcher.messages[0]["text"].startswith(heading), dispatcher.messages[0]["text"]
-
-
-def test_a_nepali_emergency_gets_the_steps_in_nepali(
-    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
-) -> None:
-    text = "पुलिसले मलाई अहिले समात्यो, म थानामा छु, के गर्ने"  # the police caught me now, I am at the station
-    t = tracker("urgent_en", latest_message={"text": text, "intent": {"name": "urgent"}, "entities": []},
-                slots={"language": "ne"})
-    actions.ActionTriage(svc).run(dispatcher, t, domain)
-    handoff = _custom(dispatcher, "handoff")
-    assert handoff["language"] == "ne" and "writes in Nepali" in handoff["summary"]
-    assert handoff["category"] == "detention" and handoff["topic"]
-    heading = default_guide().situations["detention"].texts["ne"].heading
+    heading = default_guide().situations["detention"].texts[lang].heading
     assert dispatcher.messages[0]["text"].startswith(heading), dispatcher.messages[0]["text"]
 
 
