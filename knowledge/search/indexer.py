@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from knowledge.answers.language import glossed
 from knowledge.corpus.ingest import load_chunks
 from knowledge.corpus.model import Corpus
 from knowledge.embedding.embedders import Embedder
@@ -19,6 +20,7 @@ from knowledge.search.index import Manifest, build
 from knowledge.search.retriever import RetrievalConfig, Retriever
 from knowledge.search.scope import ScopeModel, train
 from knowledge.settings import DATA_DIR
+from knowledge.vocab import romanized
 
 # share of the calibration's rights questions allowed to fall under the similarity floor
 FLOOR_QUANTILE = 0.02
@@ -71,17 +73,27 @@ def calibration_messages() -> tuple[list[str], list[str]]:
     return inside, outside
 
 
+def _scope_questions(questions: tuple[str, ...] | list[str], lang: str) -> list[str]:
+    """The typical questions of one entry that teach the scope model: the first, and the first one
+    typed in Latin letters where the language has its own script (Roman Nepali, Roman Bengali),
+    glossed as a person's message is before it is searched. With the first question alone, Roman
+    messages were rarer in scope than in the corpus, and "amar visa shesh hoye geche, ki korbo?"
+    was not covered."""
+    roman = [glossed(q) for q in questions if romanized(q, lang)][:1]
+    return [*questions[:1], *roman]
+
+
 def calibrate(retriever: Retriever) -> tuple[float, dict[str, object], ScopeModel]:
     """Train the scope model and set the similarity floor under which we say "not covered".
 
-    In scope: one typical question per provision and language from the corpus, and rights
+    In scope: per provision and language the first typical question and the first one in Latin letters (glossed), and rights
     questions written in fifteen languages for calibration; out of scope: everyday chat
     messages (``content/data/calibration.yaml``, ``content/data/out_of_scope.yaml``; none of them
     from the evaluation set). The floor is low on purpose: it only refuses what is far from
     every provision; the scope model decides the rest.
     """
     in_texts, out_texts = calibration_messages()
-    corpus_questions = [e.questions[0] for e in retriever.corpus if e.questions]
+    corpus_questions = [q for e in retriever.corpus for q in _scope_questions(e.questions, e.lang)]
     embed = retriever.embedder.embed_queries
     inside_vectors = np.vstack([embed(in_texts), embed(corpus_questions)])
     outside_vectors = embed(out_texts)
