@@ -31,11 +31,11 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from knowledge.answers.follow_up import estimated_words
-from knowledge.answers.language import LanguageIdentifier
+from knowledge.answers.language import ROMAN_TWINS, LanguageIdentifier
 from knowledge.embedding.embedders import QUERY_VECTOR, make_embedder, unpack_vector
 from knowledge.settings import Settings
 from knowledge.triage import UrgencyDetector
-from knowledge.vocab import COMPLETE_LANGUAGES
+from knowledge.vocab import COMPLETE_LANGUAGES, romanized
 
 URGENT_INTENT = "urgent"
 # How firm the detector's evidence must be to replace each intent Rasa found.
@@ -64,7 +64,17 @@ def _firm(intent: str | None, reason: str, score: float, text: str, lang: str | 
         return True
     if intent in RULE_ONLY_INTENTS:
         return False
-    return lang not in COMPLETE_LANGUAGES or (score >= OVERRIDE_SCORE and estimated_words(text) >= OVERRIDE_WORDS)
+    return not _trained_on(text, lang) or (score >= OVERRIDE_SCORE and estimated_words(text) >= OVERRIDE_WORDS)
+
+
+def _trained_on(text: str, lang: str | None) -> bool:
+    """Whether Rasa was trained on messages like ``text``: a complete language, or Roman Hindi,
+    which is Roman Urdu's own words ("aaj kal malaysia ki factory mein hoon" is read as Hindi;
+    with Urdu answered, its examples taught Rasa these messages)."""
+    if lang in COMPLETE_LANGUAGES:
+        return True
+    twin = ROMAN_TWINS.get(lang or "")
+    return twin in COMPLETE_LANGUAGES and romanized(text, lang or "")
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)

@@ -38,6 +38,9 @@ _SCRIPT_LANGS: dict[str, tuple[str, ...]] = {
     "LATIN": ("en", "es", "fr", "pt", "id", "vi", "sw", "tl"),
 }
 _PROFILE_NAMES = {"zh": "zh-cn"}
+# Roman Hindi and Roman Urdu are one way of writing the same everyday words ("mujhe salary nahi
+# mili"): a romanized message read as one goes on in the other when the conversation is in it.
+ROMAN_TWINS = {"hi": "ur", "ur": "hi"}
 # A script's language when its neighbours' marker words are absent: Urdu always has some (ہے, کا,
 # میں, نہیں; its letters ے ں ٹ are not Arabic's), so Arabic is what is left.
 _SCRIPT_DEFAULT = {"ARABIC": "ar"}
@@ -245,6 +248,8 @@ class LanguageIdentifier:
             # Nepali or Hindi typed in Latin letters ("mero passport sahu le rakhyo"): its own
             # words, which langdetect's Latin profiles do not know
             roman = _romanized_language(words)
+            if roman in ROMAN_TWINS and previous == ROMAN_TWINS[roman]:
+                roman = previous
             if roman in self.supported:
                 return LanguageGuess(roman, 0.9, "romanized words")
         if len(candidates) == 1:

@@ -354,6 +354,20 @@ def test_an_emergency_gets_the_steps_in_the_persons_language(
     assert dispatcher.messages[0]["text"].startswith(heading), dispatcher.messages[0]["text"]
 
 
+def test_an_urdu_emergency_gets_the_steps_in_urdu(
+    svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
+) -> None:
+    # the police just caught me, I am locked up at the station
+    text = "پولیس نے ابھی مجھے پکڑ لیا ہے، میں تھانے میں بند ہوں"
+    t = tracker("urgent_en", latest_message={"text": text, "intent": {"name": "urgent"}, "entities": []},
+                slots={"language": "ur"})
+    actions.ActionTriage(svc).run(dispatcher, t, domain)
+    handoff = _custom(dispatcher, "handoff")
+    assert handoff["language"] == "ur" and "writes in Urdu" in handoff["summary"]
+    heading = default_guide().situations["detention"].texts["ur"].heading
+    assert dispatcher.messages[0]["text"].startswith(heading), dispatcher.messages[0]["text"]
+
+
 def test_a_hindi_emergency_is_recorded_in_hindi_with_the_steps_in_english_saying_why(
     svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],
 ) -> None:

@@ -119,3 +119,20 @@ async def test_a_nepali_phone_gets_the_page_and_the_answer_in_nepali(chat: tuple
         await expect(answer).to_be_visible(timeout=ANSWER_WAIT)
         assert await answer.evaluate("el => el.matches(':dir(ltr)')")
         await page.screenshot(path=str(tmp_path / "webchat-ne.png"), full_page=True)
+
+
+UR_QUESTION = "کفیل نے میرا پاسپورٹ رکھ لیا ہے اور واپس نہیں دے رہا، کیا یہ ٹھیک ہے؟"
+
+
+async def test_an_urdu_phone_gets_the_page_and_the_answer_in_urdu_right_to_left(
+    chat: tuple[str, Gateway], tmp_path: Path
+) -> None:
+    expect = playwright.expect
+    async with phone(chat[0], locale="ur-PK") as page:
+        await expect(page.locator("footer")).to_contain_text("قانونی مشورہ نہیں")
+        assert await page.evaluate("document.documentElement.dir") == "rtl"
+        await ask(page, UR_QUESTION)
+        answer = bot(page, "کنونشن، آرٹیکل 21")
+        await expect(answer).to_be_visible(timeout=ANSWER_WAIT)
+        assert await answer.evaluate("el => el.matches(':dir(rtl)')"), "Urdu bubbles read right to left"
+        await page.screenshot(path=str(tmp_path / "webchat-ur.png"), full_page=True)

@@ -94,7 +94,7 @@ def test_no_word_for_illegal_describes_people(corpus: Corpus, lang: str) -> None
     assert not found, "\n".join(found)
 
 
-@pytest.mark.parametrize("lang", [lang for lang in COMPLETE_LANGUAGES if lang in ("ar", "ne", "hi", "bn")])
+@pytest.mark.parametrize("lang", [lang for lang in COMPLETE_LANGUAGES if lang in ("ar", "ne", "hi", "bn", "ur")])
 def test_no_english_left_in_a_language_of_another_script(corpus: Corpus, lang: str) -> None:
     left = [f"{e.id}: {m.group(0)}" for (_, entry_lang), e in corpus.entries.items() if entry_lang == lang
             for text in (e.title, e.summary) for m in ENGLISH_RUN.finditer(BRACKETED.sub(" ", text))]
@@ -108,7 +108,7 @@ def test_no_summary_is_the_english_one(corpus: Corpus, lang: str) -> None:
     assert not same, same
 
 
-SCRIPT_DIGITS = {"ne": "[०-९]", "hi": "[०-९]", "bn": "[০-৯]"}
+SCRIPT_DIGITS = {"ne": "[०-९]", "hi": "[०-९]", "bn": "[০-৯]", "ur": "[٠-٩۰-۹]"}
 
 
 @pytest.mark.parametrize("lang", [lang for lang in COMPLETE_LANGUAGES if lang in SCRIPT_DIGITS])
