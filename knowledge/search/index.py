@@ -23,6 +23,7 @@ from knowledge.corpus.ingest import Chunk
 from knowledge.corpus.model import Corpus
 from knowledge.embedding.embedders import Embedder, EmbedderInfo
 from knowledge.errors import IndexMismatchError, IndexMissingError
+from knowledge.search.scope import KEEP_IN_SCOPE
 from knowledge.settings import DATA_DIR, LANGUAGES_DIR
 from knowledge.vocab import SENTENCE_END, romanized
 
@@ -78,7 +79,7 @@ def content_hash(corpus: Corpus, chunks: list[Chunk], questions: bool) -> str:
     for chunk in chunks:
         digest.update(chunk.to_json().encode("utf-8"))
     digest.update(f"questions={questions};summary_sentences={SUMMARY_SENTENCES};romanized=skipped".encode())
-    digest.update(b"scope=first question and first Roman question, glossed")
+    digest.update(f"scope=first question and first Roman question, glossed; keep {KEEP_IN_SCOPE}".encode())
     for name in CALIBRATION_FILES:  # the scope model and the floor are saved with the index
         digest.update((DATA_DIR / name).read_bytes())
     for words in sorted(LANGUAGES_DIR.glob("*/words.yaml")):  # Roman questions are glossed for it

@@ -53,9 +53,18 @@ def _fit(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, float]:
     return model.coef_[0].astype(np.float32), float(model.intercept_[0])
 
 
-def train(inside: np.ndarray, outside: np.ndarray, c: float = 1.0, folds: int = 5,
-          seed: int = 0) -> tuple[ScopeModel, dict[str, float]]:
-    """Fit on everything; choose the probability threshold on out-of-fold predictions."""
+# Out of fold, the share of rights questions the threshold must keep. A rights question refused as
+# chat leaves the person with nothing; chat let through meets Rasa's out_of_scope intent first.
+# The most balanced threshold moved between 0.47 and 0.54 with small changes to the training data
+# and refused short questions near the line in turn ("هل يمكن أن يرحلونا جميعا دفعة واحدة؟",
+# "mero visa sakiyo, ke garne?"); keeping 98.5% refuses 97.7% of chat out of fold, against 98.1%.
+KEEP_IN_SCOPE = 0.985
+
+
+def train(inside: np.ndarray, outside: np.ndarray, c: float = 1.0, folds: int = 5, seed: int = 0,
+          keep: float = KEEP_IN_SCOPE) -> tuple[ScopeModel, dict[str, float]]:
+    """Fit on everything; the probability threshold is the highest that keeps ``keep`` of the
+    in-scope messages, out of fold."""
     x = np.vstack([inside, outside]).astype(np.float32)
     y = np.concatenate([np.ones(len(inside)), np.zeros(len(outside))])
     order = np.random.default_rng(seed).permutation(len(y))
@@ -65,11 +74,9 @@ def train(inside: np.ndarray, outside: np.ndarray, c: float = 1.0, folds: int = 
         train_rows = np.setdiff1d(order, test)
         coef, intercept = _fit(x[train_rows], y[train_rows], c)
         oof[test] = 1.0 / (1.0 + np.exp(-(x[test] @ coef + intercept)))
-    best_t, best_acc = 0.5, -1.0
-    for t in np.linspace(0.05, 0.95, 91):
-        acc = ((oof[y == 1] >= t).mean() + (oof[y == 0] < t).mean()) / 2
-        if acc > best_acc + 1e-9:
-            best_t, best_acc = float(t), float(acc)
+    thresholds = [float(t) for t in np.linspace(0.05, 0.95, 91) if (oof[y == 1] >= t).mean() >= keep]
+    best_t = max(thresholds, default=0.05)
+    best_acc = float(((oof[y == 1] >= best_t).mean() + (oof[y == 0] < best_t).mean()) / 2)
     coef, intercept = _fit(x, y, c)
     report = {
         "in_scope_examples": len(inside),
