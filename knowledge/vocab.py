@@ -13,7 +13,7 @@ import re
 # --- languages ---------------------------------------------------------------------------------
 
 # Languages with complete content (corpus, safety texts, responses): answers come in one of these.
-COMPLETE_LANGUAGES: tuple[str, ...] = ("en", "es", "fr", "ar", "ne", "bn", "ur")
+COMPLETE_LANGUAGES: tuple[str, ...] = ("en", "es", "fr", "ar", "ne", "bn", "ur", "tl")
 # Languages the assistant recognises in a message (answers fall back to English outside the above).
 SUPPORTED_LANGUAGES: tuple[str, ...] = (
     "en", "es", "fr", "ar", "pt", "id", "th", "zh", "vi", "sw", "hi", "tl", "ru", "bn", "ne", "ur",
@@ -88,7 +88,7 @@ LANGUAGE_NAMES: dict[str, str] = {
 ICRMW_ARTICLES = 93
 # A word that names an article in a message ("article 30", "art. 21", "artículo", "المادة", "第16条"):
 # a number alone in a sentence ("not paid for 3 months") does not ask for an article.
-ARTICLE_WORD = re.compile(r"\b(?:art(?:icle|[ií]culo|igo|s?\.)?|статья|ст\.|madde|pasal|điều)(?!\w)|المادة|مادة"
+ARTICLE_WORD = re.compile(r"\b(?:art(?:icle|[ií]culo|igo|ikulo|s?\.)?|статья|ст\.|madde|pasal|điều)(?!\w)|المادة|مادة"
                           r"|مادّة|第\s*[0-9]+\s*条|มาตรา|अनुच्छेद|धारा|ধারা|অনুচ্ছেদ|آرٹیکل|دفعہ", re.IGNORECASE)
 ARTICLE_ID = re.compile(r"icrmw:art(\d+)")
 COMMENT_ID = re.compile(r"cmw-gc(\d+)")

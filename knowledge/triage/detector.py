@@ -32,7 +32,7 @@ ASKING_THRESHOLD = 0.9
 # A message that only names a provision ("article 16", "art. 21", "artículo 30", "المادة 16", "第16条",
 # "16"): a request to read it, never an emergency, whatever the model makes of so few words.
 CITATION_ONLY = re.compile(
-    r"^\W*(?:(?:art(?:icle|[ií]culo|igo|\.)?|статья|ст\.?|المادة|مادة|madde|pasal|điều|มาตรา|अनुच्छेद|ধারা|অনুচ্ছেদ|धारा|آرٹیکل|دفعہ)\s*)?"
+    r"^\W*(?:(?:art(?:icle|[ií]culo|igo|ikulo|\.)?|статья|ст\.?|المادة|مادة|madde|pasal|điều|มาตรา|अनुच्छेद|ধারা|অনুচ্ছেদ|धारा|آرٹیکل|دفعہ)\s*)?"
     r"(?:第\s*)?[0-9٠-٩۰-۹०-९০-৯]{1,2}\s*(?:条)?\W*$",
     re.IGNORECASE,
 )

@@ -73,41 +73,33 @@ def test_http_api_is_off(running: runtime.Ports) -> None:
     ("ne", "साहुले मेरो पासपोर्ट राखेर फिर्ता दिँदैन, यो ठिक हो?", "21", "महासन्धि, धारा 21"),
     ("bn", "মালিক আমার পাসপোর্ট রেখে দিয়েছে, ফেরত দিচ্ছে না, এটা কি ঠিক?", "21", "কনভেনশন, অনুচ্ছেদ 21"),
     ("ur", "کفیل نے میرا پاسپورٹ رکھ لیا ہے اور واپس نہیں دے رہا، کیا یہ ٹھیک ہے؟", "21", "کنونشن، آرٹیکل 21"),
+    ("tl", "kinuha ng amo ko ang passport ko at ayaw niyang ibalik, pwede ba yun?", "21", "Kumbensyon, artikulo 21"),
 ])
 def test_end_to_end_question_in_several_languages(
     running: runtime.Ports, lang: str, question: str, citation: str, marker: str,
 ) -> None:
     sender = f"e2e-{lang}"
     runtime.send(running, sender, {"en": "hello", "es": "hola", "fr": "bonjour", "ar": "مرحبا", "ne": "नमस्ते",
-                                    "bn": "নমস্কার", "ur": "السلام علیکم"}[lang])
+                                    "bn": "নমস্কার", "ur": "السلام علیکم", "tl": "kumusta po"}[lang])
     reply = runtime.send(running, sender, question)
     text = _texts(reply)
     assert marker in text, text
     assert any((m.get("custom") or {}).get("lang") == lang for m in reply), reply  # type: ignore[union-attr]
 
 
-def test_end_to_end_nepali_urgent_message_gets_nepali_safety_steps(running: runtime.Ports) -> None:
+@pytest.mark.parametrize("lang,message", [
+    ("ne", "पुलिसले मलाई अहिले समात्यो, म थुनामा छु, सहयोग गर्नुहोस्"),
+    ("bn", "পুলিশ এইমাত্র আমাকে ধরে নিয়ে গেছে, আমি থানায় আটকে আছি, সাহায্য করুন"),
+    ("ur", "پولیس نے ابھی مجھے پکڑ لیا ہے، میں تھانے میں بند ہوں، مدد کریں"),
+    ("tl", "hinuli ako ng pulis ngayon lang, nakakulong ako sa presinto, tulungan ninyo ako"),
+])
+def test_end_to_end_urgent_message_gets_safety_steps_in_its_language(
+    running: runtime.Ports, lang: str, message: str,
+) -> None:
     from knowledge.safety.guide import default_guide
 
-    heading = default_guide().situations["detention"].texts["ne"].heading
-    text = _texts(runtime.send(running, "e2e-ne-urgent", "पुलिसले मलाई अहिले समात्यो, म थुनामा छु, सहयोग गर्नुहोस्"))
-    assert heading in text and "Convention" not in text, text
-
-
-def test_end_to_end_bengali_urgent_message_gets_bengali_safety_steps(running: runtime.Ports) -> None:
-    from knowledge.safety.guide import default_guide
-
-    heading = default_guide().situations["detention"].texts["bn"].heading
-    text = _texts(runtime.send(running, "e2e-bn-urgent", "পুলিশ এইমাত্র আমাকে ধরে নিয়ে গেছে, আমি থানায় আটকে আছি, সাহায্য করুন"))
-    assert heading in text and "Convention" not in text, text
-
-
-def test_end_to_end_urdu_urgent_message_gets_urdu_safety_steps(running: runtime.Ports) -> None:
-    from knowledge.safety.guide import default_guide
-
-    heading = default_guide().situations["detention"].texts["ur"].heading
-    message = "پولیس نے ابھی مجھے پکڑ لیا ہے، میں تھانے میں بند ہوں، مدد کریں"
-    text = _texts(runtime.send(running, "e2e-ur-urgent", message))
+    heading = default_guide().situations["detention"].texts[lang].heading
+    text = _texts(runtime.send(running, f"e2e-{lang}-urgent", message))
     assert heading in text and "Convention" not in text, text
 
 

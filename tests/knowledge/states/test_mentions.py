@@ -94,6 +94,15 @@ def test_no_country_in_nepali_or_hindi_words(text: str) -> None:
     assert find_country(text) is None
 
 
+@pytest.mark.parametrize("text,iso", [
+    ("nasa Israel ako, caregiver", "IL"),  # Tagalog "nasa": in, before an ambiguous name
+    ("galing sa Pilipinas, nasa Kuwait ako ngayon", "KW"),  # "galing sa": from
+])
+def test_tagalog_in_and_from(text: str, iso: str) -> None:
+    state = find_country(text)
+    assert state is not None and state.iso == iso
+
+
 def test_roman_hindi_in_after_the_name() -> None:
     state = find_country("israil mein caregiver hoon")
     assert state is not None and state.iso == "IL"
