@@ -57,8 +57,9 @@ def _fit(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, float]:
 # chat leaves the person with nothing; chat let through meets Rasa's out_of_scope intent first.
 # The most balanced threshold moved between 0.47 and 0.54 with small changes to the training data
 # and refused short questions near the line in turn ("هل يمكن أن يرحلونا جميعا دفعة واحدة؟",
-# "mero visa sakiyo, ke garne?"); keeping 98.5% refuses 97.7% of chat out of fold, against 98.1%.
-KEEP_IN_SCOPE = 0.985
+# "mero visa sakiyo, ke garne?"); keeping 98.5% still refused the first once Tagalog's questions
+# joined. Keeping 99% refuses 96.8% of chat out of fold (the most balanced: 98.1%).
+KEEP_IN_SCOPE = 0.99
 
 
 def train(inside: np.ndarray, outside: np.ndarray, c: float = 1.0, folds: int = 5, seed: int = 0,
