@@ -106,33 +106,21 @@ async def test_network_failure_keeps_the_text_and_polling_brings_later_messages(
     await expect(bot(page, "An adviser from the helpline")).to_be_visible(timeout=15_000)
 
 
-NE_QUESTION = "साहुले मेरो पासपोर्ट राखेर फिर्ता दिँदैन, यो ठिक हो?"
-
-
-async def test_a_nepali_phone_gets_the_page_and_the_answer_in_nepali(chat: tuple[str, Gateway], tmp_path: Path) -> None:
-    expect = playwright.expect
-    async with phone(chat[0], locale="ne-NP") as page:
-        await expect(page.locator("footer")).to_contain_text("कानुनी सल्लाह होइन")
-        assert await page.evaluate("document.documentElement.dir") == "ltr"
-        await ask(page, NE_QUESTION)
-        answer = bot(page, "महासन्धि, धारा 21")
-        await expect(answer).to_be_visible(timeout=ANSWER_WAIT)
-        assert await answer.evaluate("el => el.matches(':dir(ltr)')")
-        await page.screenshot(path=str(tmp_path / "webchat-ne.png"), full_page=True)
-
-
-UR_QUESTION = "کفیل نے میرا پاسپورٹ رکھ لیا ہے اور واپس نہیں دے رہا، کیا یہ ٹھیک ہے؟"
-
-
-async def test_an_urdu_phone_gets_the_page_and_the_answer_in_urdu_right_to_left(
-    chat: tuple[str, Gateway], tmp_path: Path
+@pytest.mark.parametrize("lang,locale,footer,direction,question,citation", [
+    ("ne", "ne-NP", "कानुनी सल्लाह होइन", "ltr", "साहुले मेरो पासपोर्ट राखेर फिर्ता दिँदैन, यो ठिक हो?", "महासन्धि, धारा 21"),
+    ("ur", "ur-PK", "قانونی مشورہ نہیں", "rtl", "کفیل نے میرا پاسپورٹ رکھ لیا ہے اور واپس نہیں دے رہا، کیا یہ ٹھیک ہے؟",
+     "کنونشن، آرٹیکل 21"),
+])
+async def test_a_phone_gets_the_page_and_the_answer_in_its_language_and_direction(
+    chat: tuple[str, Gateway], tmp_path: Path, lang: str, locale: str, footer: str, direction: str, question: str,
+    citation: str,
 ) -> None:
     expect = playwright.expect
-    async with phone(chat[0], locale="ur-PK") as page:
-        await expect(page.locator("footer")).to_contain_text("قانونی مشورہ نہیں")
-        assert await page.evaluate("document.documentElement.dir") == "rtl"
-        await ask(page, UR_QUESTION)
-        answer = bot(page, "کنونشن، آرٹیکل 21")
+    async with phone(chat[0], locale=locale) as page:
+        await expect(page.locator("footer")).to_contain_text(footer)
+        assert await page.evaluate("document.documentElement.dir") == direction
+        await ask(page, question)
+        answer = bot(page, citation)
         await expect(answer).to_be_visible(timeout=ANSWER_WAIT)
-        assert await answer.evaluate("el => el.matches(':dir(rtl)')"), "Urdu bubbles read right to left"
-        await page.screenshot(path=str(tmp_path / "webchat-ur.png"), full_page=True)
+        assert await answer.evaluate(f"el => el.matches(':dir({direction})')"), f"{lang} bubbles read {direction}"
+        await page.screenshot(path=str(tmp_path / f"webchat-{lang}.png"), full_page=True)
