@@ -13,7 +13,7 @@ import re
 # --- languages ---------------------------------------------------------------------------------
 
 # Languages with complete content (corpus, safety texts, responses): answers come in one of these.
-COMPLETE_LANGUAGES: tuple[str, ...] = ("en", "es", "fr", "ar", "ne", "bn", "ur", "tl")
+COMPLETE_LANGUAGES: tuple[str, ...] = ("en", "es", "fr", "ar", "ne", "bn", "ur", "tl", "id")
 # Languages the assistant recognises in a message (answers fall back to English outside the above).
 SUPPORTED_LANGUAGES: tuple[str, ...] = (
     "en", "es", "fr", "ar", "pt", "id", "th", "zh", "vi", "sw", "hi", "tl", "ru", "bn", "ne", "ur",

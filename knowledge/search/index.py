@@ -31,7 +31,7 @@ FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 VECTORS = "index.faiss"
 PASSAGES = "passages.jsonl"
-CALIBRATION_FILES = ("calibration.yaml", "out_of_scope.yaml")
+CALIBRATION_FILES = ("calibration.yaml", "out_of_scope.yaml", "urgent.yaml")
 REBUILD_HINT = "run `rights index build` to rebuild it"
 
 
@@ -79,7 +79,8 @@ def content_hash(corpus: Corpus, chunks: list[Chunk], questions: bool) -> str:
     for chunk in chunks:
         digest.update(chunk.to_json().encode("utf-8"))
     digest.update(f"questions={questions};summary_sentences={SUMMARY_SENTENCES};romanized=skipped".encode())
-    digest.update(f"scope=first question and first Roman question, glossed; keep {KEEP_IN_SCOPE}".encode())
+    scope = "first question and first Roman question, glossed, urgent situations"
+    digest.update(f"scope={scope}; keep {KEEP_IN_SCOPE}".encode())
     for name in CALIBRATION_FILES:  # the scope model and the floor are saved with the index
         digest.update((DATA_DIR / name).read_bytes())
     for words in sorted(LANGUAGES_DIR.glob("*/words.yaml")):  # Roman questions are glossed for it

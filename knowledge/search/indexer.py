@@ -20,6 +20,7 @@ from knowledge.search.index import Manifest, build
 from knowledge.search.retriever import RetrievalConfig, Retriever
 from knowledge.search.scope import ScopeModel, train
 from knowledge.settings import DATA_DIR
+from knowledge.triage.examples import load_examples
 from knowledge.vocab import romanized
 
 # share of the calibration's rights questions allowed to fall under the similarity floor
@@ -73,6 +74,13 @@ def calibration_messages() -> tuple[list[str], list[str]]:
     return inside, outside
 
 
+def situations() -> list[str]:
+    """The urgency model's urgent messages, in scope for the scope model. They tell a situation
+    rather than ask ("my friend on a fishing boat was beaten, no food for two days"), as the typical
+    questions rarely do; without them such a message could be refused as small talk."""
+    return [e.text for e in load_examples() if e.urgent]
+
+
 def _scope_questions(questions: tuple[str, ...] | list[str], lang: str) -> list[str]:
     """The typical questions of one entry that teach the scope model: the first, and the first one
     typed in Latin letters where the language has its own script (Roman Nepali, Roman Bengali),
@@ -87,7 +95,8 @@ def calibrate(retriever: Retriever) -> tuple[float, dict[str, object], ScopeMode
     """Train the scope model and set the similarity floor under which we say "not covered".
 
     In scope: per provision and language the first typical question and the first one in Latin
-    letters (glossed), and rights questions written in fifteen languages for calibration; out of
+    letters (glossed), rights questions written in fifteen languages for calibration, and urgent
+    situations told (``situations``); out of
     scope: everyday chat messages (``content/data/calibration.yaml``, ``content/data/out_of_scope.yaml``; none of them
     from the evaluation set). The floor is low on purpose: it only refuses what is far from
     every provision; the scope model decides the rest.
@@ -95,7 +104,7 @@ def calibrate(retriever: Retriever) -> tuple[float, dict[str, object], ScopeMode
     in_texts, out_texts = calibration_messages()
     corpus_questions = [q for e in retriever.corpus for q in _scope_questions(e.questions, e.lang)]
     embed = retriever.embedder.embed_queries
-    inside_vectors = np.vstack([embed(in_texts), embed(corpus_questions)])
+    inside_vectors = np.vstack([embed(in_texts), embed(corpus_questions), embed(situations())])
     outside_vectors = embed(out_texts)
     scope, report = train(inside_vectors, outside_vectors)
     scores = np.array([retriever.rank(q, k=1, vector=v[None, :])[0].score

@@ -26,11 +26,11 @@ from knowledge.states.directory import State, StatesDirectory, default_states
 _WORD_LIKE = frozenset({"us", "eau", "eu", "ee", "el", "la", "le", "un", "una", "une", "al", "es", "ma", "rok"})
 _LOWER_AMBIGUOUS = frozenset({"usa"})
 # Words just before a country that say where the person is or works, and where they come from
-# (Tagalog "sa", "nasa": in; "galing sa": from).
-_AT = re.compile(r"(?:\b(?:in|at|to|en|au|aux|a|à|dans|fi|fel|fil|b|sa|nasa)\s+(?:(?:the|el|la|le|l'|los|les)\s*)?"
+# (Tagalog "sa", "nasa": in; "galing sa": from; Indonesian "di": in, "dari": from).
+_AT = re.compile(r"(?:\b(?:in|at|to|en|au|aux|a|à|dans|fi|fel|fil|b|sa|nasa|di)\s+(?:(?:the|el|la|le|l'|los|les)\s*)?"
                  r"|(?:في|فى|ب|بال)\s*)$")
 _FROM = re.compile(r"(?:\bfrom|\bsoy\s+de|\bvengo\s+de|\bsuis\s+(?:du|de|des|d')|\bviens\s+(?:du|de|des|d')"
-                   r"|\bmen|\bmin|\bgaling\s+sa|من)\s+(?:(?:the|el|la|le|l'|los|les)\s*)?$")
+                   r"|\bmen|\bmin|\bgaling\s+sa|\bdari|من)\s+(?:(?:the|el|la|le|l'|los|les)\s*)?$")
 # A status question right after a name also tells a country from a word: "has jordan ratified", "واش المغرب صادق".
 _STATUS_AFTER = re.compile(r"^\W*(?:\w+\s+)?(?:ratif|sign|firm|part|adher|accede|صادق|صدق|وقع|طرف|ملزم)")
 _STATUS_BEFORE = re.compile(r"(?:\b(?:is|has|does|did|ha|est-ce que|هل|واش|wach)\s+)$")

@@ -341,6 +341,7 @@ def test_a_common_situation_that_needs_help_soon_gets_the_answer_and_where_to_ge
     ("ne", "Nepali", "पुलिसले मलाई अहिले समात्यो, म थानामा छु, के गर्ने"),  # the police caught me now, I am at the station
     ("ur", "Urdu", "پولیس نے ابھی مجھے پکڑ لیا ہے، میں تھانے میں بند ہوں"),  # the police just caught me, locked up
     ("tl", "Tagalog", "hinuli ako ng pulis ngayon lang, nakakulong ako sa presinto"),  # just arrested, locked up
+    ("id", "Indonesian", "saya baru saja ditangkap polisi, sekarang ditahan di kantor polisi"),  # arrested, held
 ])
 def test_an_emergency_gets_the_steps_in_the_persons_language(
     svc: services.Services, tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any],

@@ -74,13 +74,15 @@ def test_http_api_is_off(running: runtime.Ports) -> None:
     ("bn", "মালিক আমার পাসপোর্ট রেখে দিয়েছে, ফেরত দিচ্ছে না, এটা কি ঠিক?", "21", "কনভেনশন, অনুচ্ছেদ 21"),
     ("ur", "کفیل نے میرا پاسپورٹ رکھ لیا ہے اور واپس نہیں دے رہا، کیا یہ ٹھیک ہے؟", "21", "کنونشن، آرٹیکل 21"),
     ("tl", "kinuha ng amo ko ang passport ko at ayaw niyang ibalik, pwede ba yun?", "21", "Kumbensyon, artikulo 21"),
+    ("id", "paspor saya ditahan majikan dan tidak mau dikembalikan, apakah itu boleh?", "21", "Konvensi, pasal 21"),
 ])
 def test_end_to_end_question_in_several_languages(
     running: runtime.Ports, lang: str, question: str, citation: str, marker: str,
 ) -> None:
     sender = f"e2e-{lang}"
     runtime.send(running, sender, {"en": "hello", "es": "hola", "fr": "bonjour", "ar": "مرحبا", "ne": "नमस्ते",
-                                    "bn": "নমস্কার", "ur": "السلام علیکم", "tl": "kumusta po"}[lang])
+                                    "bn": "নমস্কার", "ur": "السلام علیکم", "tl": "kumusta po",
+                                    "id": "halo kak"}[lang])
     reply = runtime.send(running, sender, question)
     text = _texts(reply)
     assert marker in text, text
@@ -92,6 +94,7 @@ def test_end_to_end_question_in_several_languages(
     ("bn", "পুলিশ এইমাত্র আমাকে ধরে নিয়ে গেছে, আমি থানায় আটকে আছি, সাহায্য করুন"),
     ("ur", "پولیس نے ابھی مجھے پکڑ لیا ہے، میں تھانے میں بند ہوں، مدد کریں"),
     ("tl", "hinuli ako ng pulis ngayon lang, nakakulong ako sa presinto, tulungan ninyo ako"),
+    ("id", "saya baru saja ditangkap polisi, sekarang ditahan di kantor polisi, tolong saya"),
 ])
 def test_end_to_end_urgent_message_gets_safety_steps_in_its_language(
     running: runtime.Ports, lang: str, message: str,

@@ -216,3 +216,27 @@ def test_the_corpus_typical_questions_are_identified_in_their_language(corpus: C
 ])
 def test_roman_nepali_is_searched_with_its_content_words_in_english(text: str, glosses: str | None) -> None:
     assert glossed(text) == (f"{text} {glosses}" if glosses else text)
+
+
+@pytest.mark.parametrize("lang,text", [
+    ("id", "sy bisa bawa istri dan anak tinggal bareng sy gak?"),  # langdetect alone: Tagalog
+    ("id", "visa sy expired minggu lalu, terus status sy skrg gimana?"),  # Tagalog
+    ("id", "PRT mau ngadu soal majikan, ke mana ya?"),  # Swahili
+    ("tl", "pwede ba akong lumipat ng amo kung inaabuso ako?"),
+    ("tl", "bored ako, patawanin mo naman ako"),
+    ("vi", "giay phep lao dong con 2 tuan la het, chu chua lam gia han"),  # Vietnamese without its marks
+])
+def test_indonesian_and_tagalog_are_told_apart_by_their_own_words(ident: LanguageIdentifier, lang: str,
+                                                                   text: str) -> None:
+    assert ident.identify(text).lang == lang
+
+
+@pytest.mark.parametrize("lang", [lang for lang in COMPLETE_LANGUAGES if lang in ("tl", "id")])
+def test_typical_questions_in_latin_letters_are_identified_in_their_language(corpus: Corpus, lang: str) -> None:
+    """Measured: Tagalog 721/721, Indonesian 721/722 (701/722 before Indonesian's own words); no
+    English, Spanish or French question is read as Tagalog or Indonesian."""
+    ident = LanguageIdentifier()
+    questions = [q for (_, entry_lang), e in corpus.entries.items() if entry_lang == lang for q in e.questions]
+    assert sum(ident.identify(q).lang == lang for q in questions) >= 0.98 * len(questions)
+    others = [q for (_, lang), e in corpus.entries.items() if lang in ("en", "es", "fr") for q in e.questions]
+    assert not [q for q in others if ident.identify(q).lang in ("tl", "id")]

@@ -21,7 +21,7 @@ from tests.knowledge.safety.helpers import raw, write
 
 CONSENT = {"en": "if you wish", "es": "si lo desea", "fr": "si vous le souhaitez", "ar": "إذا رغبت",
            "ne": "चाहनुहुन्छ भने", "bn": "আপনি চাইলে", "ur": "اگر آپ چاہیں",
-           "tl": "kung gusto ninyo"}
+           "tl": "kung gusto ninyo", "id": "jika anda mau"}
 
 
 # --- the shipped file --------------------------------------------------------------------------
@@ -62,7 +62,8 @@ def test_the_articles_that_apply(guide: SafetyGuide, category: str, expected: se
 def test_consular_contact_is_always_optional(guide: SafetyGuide) -> None:
     words = {"en": ("consul", "embass"), "es": ("consul", "embajada"), "fr": ("consul", "ambassade"),
              "ar": ("قنصلية", "سفار"), "ne": ("दूतावास",), "bn": ("কনস্যুলেট", "দূতাবাস"),
-             "ur": ("قونصل", "سفارت"), "tl": ("konsulado", "embahada")}
+             "ur": ("قونصل", "سفارت"), "tl": ("konsulado", "embahada"),
+             "id": ("konsulat", "kedutaan")}
     seen = 0
     for situation in guide.situations.values():
         for lang, text in situation.texts.items():

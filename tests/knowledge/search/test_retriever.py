@@ -67,6 +67,19 @@ def test_roman_questions_are_in_scope(retriever: Retriever, lang: str, question:
     assert retriever.search(glossed(question), lang=lang, k=3).covered
 
 
+# Emergencies told, not asked: the scope model learns urgent situations as in scope (none of these
+# is in its training data); the first was refused as small talk before it did.
+TOLD_IN_SCOPE = [
+    ("id", "Kakak saya ABK, kemarin ditendang mandor sampai berdarah, HP-nya disita. Mereka masih berlayar"),
+    ("en", "My cousin on a fishing boat gets beaten by the captain, they stopped feeding him. Still at sea"),
+]
+
+
+@pytest.mark.parametrize("lang,question", TOLD_IN_SCOPE)
+def test_emergencies_told_are_in_scope(retriever: Retriever, lang: str, question: str) -> None:
+    assert retriever.search(question, lang=lang, k=3).covered
+
+
 @pytest.mark.parametrize("lang,question", OUT_OF_SCOPE)
 def test_out_of_scope_is_refused(retriever: Retriever, lang: str, question: str) -> None:
     result = retriever.search(question, lang=lang)

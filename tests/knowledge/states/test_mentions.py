@@ -97,8 +97,9 @@ def test_no_country_in_nepali_or_hindi_words(text: str) -> None:
 @pytest.mark.parametrize("text,iso", [
     ("nasa Israel ako, caregiver", "IL"),  # Tagalog "nasa": in, before an ambiguous name
     ("galing sa Pilipinas, nasa Kuwait ako ngayon", "KW"),  # "galing sa": from
+    ("saya dari Indonesia, kerja di Malaysia", "MY"),  # Indonesian "dari": from, "di": in
 ])
-def test_tagalog_in_and_from(text: str, iso: str) -> None:
+def test_tagalog_and_indonesian_in_and_from(text: str, iso: str) -> None:
     state = find_country(text)
     assert state is not None and state.iso == iso
 
