@@ -116,6 +116,8 @@ NEAR_MISSES = [
     ("ne", "गत वर्ष मेरो साथीलाई पक्राउ गरेका थिए, नियम के हो?"),
     ("ur", "کیا کفیل پاسپورٹ اپنے پاس رکھ سکتا ہے؟"),
     ("id", "apakah kerja paksa itu dilarang?"),
+    ("id", "paspor saya ditahan majikan dan tidak mau dikembalikan, apakah itu boleh?"),  # withheld, not detained
+    ("id", "gaji saya masih ditahan agen"),  # my wages are still held back by the agent
     ("tl", "ano ang karapatan ko kung magkasakit ako?"),
     ("vi", "năm ngoái bạn em bị bắt, luật thế nào ạ?"),
     ("th", "การยึดพาสปอร์ตลูกจ้างผิดกฎหมายไหม"),
