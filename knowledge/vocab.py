@@ -88,7 +88,8 @@ LANGUAGE_NAMES: dict[str, str] = {
 ICRMW_ARTICLES = 93
 # A word that names an article in a message ("article 30", "art. 21", "artículo", "المادة", "第16条"):
 # a number alone in a sentence ("not paid for 3 months") does not ask for an article.
-ARTICLE_WORD = re.compile(r"\b(?:art(?:icle|[ií]culo|igo|ikulo|s?\.)?|статья|ст\.|madde|pasal|điều)(?!\w)|المادة|مادة"
+ARTICLE_WORD = re.compile(r"\b(?:art(?:icle|[ií]culo|igo|ikulo|s?\.)?|статья|ст\.|madde|pasal|điều"
+                          r"|anuch(?:c?h)?h?ed)(?!\w)|المادة|مادة"
                           r"|مادّة|第\s*[0-9]+\s*条|มาตรา|अनुच्छेद|धारा|ধারা|অনুচ্ছেদ|آرٹیکل|دفعہ", re.IGNORECASE)
 ARTICLE_ID = re.compile(r"icrmw:art(\d+)")
 COMMENT_ID = re.compile(r"cmw-gc(\d+)")

@@ -93,7 +93,11 @@ class UrgencyRules:
     def asks_if_allowed(self, text: str) -> bool:
         """True for a question whether something is allowed, with no sign that the danger is now
         ("they took my passport at a check, is that normal?")."""
-        return self._asks_if_allowed.search(text) is not None and self._now_or_help.search(text) is None
+        return self._asks_if_allowed.search(text) is not None and not self.now_or_help(text)
+
+    def now_or_help(self, text: str) -> bool:
+        """True when the message says the danger is now or calls for help ("abhi", "help me")."""
+        return self._now_or_help.search(text) is not None
 
 
 @cache

@@ -122,6 +122,7 @@ NEPALI_OR_HINDI = [
     ("ne", "visa sakiyo ke garne"),
     ("hi", "mujhe teen mahine se salary nahi mili"),
     ("hi", "kya mere bachche school ja sakte hain"),
+    ("hi", "anuchhed 71 ki jankari chahiye"),  # information on article 71; read as Swahili before
 ]
 
 

@@ -112,6 +112,8 @@ NEAR_MISSES = [
     ("ru", "законно ли работодателю хранить паспорта работников?"),
     ("zh", "如果被抓了，我有权请律师吗？"),
     ("hi", "अगर मैं बीमार हो जाऊँ तो क्या इलाज मिलेगा?"),
+    ("hi", "anuchhed 71 ki jankari chahiye"),  # information on article 71: the model said medical
+    ("hi", "mujhe anuchhed 33 ke baare mein jankari chahiye"),  # the model said detention
     ("bn", "বিদেশি শ্রমিকরা কি ইউনিয়ন করতে পারে?"),
     ("ne", "गत वर्ष मेरो साथीलाई पक्राउ गरेका थिए, नियम के हो?"),
     ("ur", "کیا کفیل پاسپورٹ اپنے پاس رکھ سکتا ہے؟"),
