@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from knowledge.safety import ISO_COUNTRIES, LANGUAGES, HotlineDirectory, SafetyError, normalise_country
+from knowledge.vocab import COMPLETE_LANGUAGES
 from tests.knowledge.safety.helpers import EMERGENCY, line, names, raw, write
 
 # Ranges reserved for fiction: Ofcom's 07700 900000-900999, and NANP's NXX-555-0100..0199.
@@ -31,6 +32,17 @@ def test_emergency_entry_names_real_numbers_in_every_language(directory: Hotline
         phone = entry.in_language(lang).phone
         assert all(n in phone for n in ("112", "911", "999", "000")), lang
     assert not entry.example
+
+
+def test_lines_for_everyone_give_their_hours_in_every_complete_language(directory: HotlineDirectory) -> None:
+    """A line every person is shown (countries: '*') must not put English hours into an Indonesian
+    answer ("Every day 10:00-22:00 (UTC)" did)."""
+    for entry in directory.entries:
+        if entry.countries != ("*",) or not entry.hours:
+            continue
+        for lang in COMPLETE_LANGUAGES:
+            if lang != "en":
+                assert entry.in_language(lang).hours != entry.hours, (entry.organisation, lang)
 
 
 def test_example_entries_use_fictional_numbers_only(directory: HotlineDirectory) -> None:
