@@ -283,6 +283,13 @@ class LanguageIdentifier:
             words_say = spanish_or_portuguese(words, previous)
             if words_say is not None and words_say != best.lang:
                 return LanguageGuess(words_say, 0.9, "Spanish or Portuguese words")
+        if best.lang in _folder_words()["markers"] and not any(_is_marker(w, best.lang, "markers") for w in words):
+            # langdetect's pick has its own words (Indonesian, Tagalog) and none is here, while a
+            # romanized language's is: "dubai ma driver ko kaam garchu" (Roman Nepali) read as
+            # Indonesian and was answered in it
+            roman = _marked(words, tuple(_folder_words()["romanized"]), "romanized", 1)
+            if roman in self.supported:
+                return LanguageGuess(roman, 0.8, "a romanized word, none of langdetect's language")
         if previous and best.lang != previous and (
             len(words) <= 2 or (previous in candidates and len(words) <= _UNCERTAIN_MAX_WORDS
                            and best.prob < _STICKY_MIN_PROB)
